@@ -1,0 +1,63 @@
+# Rushline — two commands on a fresh Debian machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME := $(CURDIR)/.prefect
+export PREFECT_API_URL :=
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+SAMPLES := sample_media/out
+
+.PHONY: setup system-deps samples demo test lint format bench ui clean
+
+setup: $(STAMP) system-deps
+
+# Re-install when the package definition changes.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed: apt-get install python3 python3-venv"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# ExifTool from Debian when apt is there and it is missing (rights features need it).
+system-deps:
+	@command -v exiftool >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing ExifTool (libimage-exiftool-perl)"; \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
+	  elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then \
+	    sudo apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
+	  else echo "note: ExifTool not found; rights features will say so (apt-get install libimage-exiftool-perl)"; fi; }
+
+samples: setup
+	$(PY) -m sample_media $(SAMPLES)
+
+demo: setup samples
+	$(PY) -m flows.demo --samples $(SAMPLES) --out out/demo
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup samples
+	$(PY) -m bench
+
+ui: setup
+	$(VENV)/bin/prefect server start
+
+clean:
+	rm -rf out $(SAMPLES) bench/out .pytest_cache .ruff_cache

@@ -1,0 +1,55 @@
+"""Shared fixtures: the generated sample media (built once per machine) and one Prefect harness."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = REPO.parent / "shared" / "media"
+SAMPLES_DIR = Path(os.environ.get("RUSHLINE_SAMPLES", REPO / "sample_media" / "out"))
+
+
+@pytest.fixture(scope="session")
+def samples() -> dict:
+    """Generate the sample cards and master once (xdist workers share them through a lock).
+
+    Returns the generator's manifest: paths and the properties it wrote.
+    """
+    import sample_media
+
+    SAMPLES_DIR.parent.mkdir(parents=True, exist_ok=True)
+    lock = SAMPLES_DIR.parent / ".samples.lock"
+    with open(lock, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            manifest = sample_media.ensure(SAMPLES_DIR)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def shared_raw() -> Path:
+    """The real RAW files in ../shared/media/raw (never copied into the repo)."""
+    path = SHARED_MEDIA / "raw"
+    if not path.is_dir():
+        pytest.skip("../shared/media/raw is absent on this machine (real RAW samples)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory):
+    """One ephemeral Prefect API for every flow test in this worker."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
