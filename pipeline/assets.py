@@ -82,6 +82,7 @@ class Asset(_Rec):
     photo: PhotoInfo | None = None
     bwf_originator: str | None = None
     bwf_time_reference: int | None = None  # samples since midnight
+    notes: list[str] = Field(default_factory=list)  # non-fatal remarks ("RAW not decodable")
     error: str | None = None
 
     @property
