@@ -6,9 +6,19 @@ user folder ($RUSHLINE_PROFILES or ~/.config/rushline/profiles), which overrides
 
 from __future__ import annotations
 
-from typing import Literal
+import difflib
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ProfileError
 
 Sev = Literal["error", "warning", "info"]
 
@@ -22,6 +32,7 @@ class SourceRef(Strict):
 
     document: str
     url: str | None = None
+    version: str | None = None  # edition of the document the values were taken from
     uncertain: list[str] = Field(default_factory=list)  # values we could not confirm
 
 
@@ -53,6 +64,7 @@ class VideoFormatSpec(Strict):
     width: int | None = None
     height: int | None = None
     frame_rate: float | None = None
+    frame_rates: list[float] | None = None  # any of these (a master accepted at 23.976/24/25)
     scan_type: Literal["progressive", "interlaced"] | None = None
     field_order: Literal["tff", "bff"] | None = None
     chroma_subsampling: str | None = None  # "4:2:2"
@@ -66,6 +78,7 @@ class VideoFormatSpec(Strict):
 class AudioFormatSpec(Strict):
     codec: list[str] | None = None  # ["PCM"], ["AAC"]
     channels: int | None = None  # total audio channels across all tracks
+    channels_one_of: list[int] | None = None  # any of these totals (AS-11 DPP: 4 or 16)
     tracks: int | None = None  # number of audio tracks/streams (PAD: 8 mono tracks)
     sample_rate: int | None = None
     bit_depth: int | None = None
@@ -180,8 +193,421 @@ class Profile(Strict):
     summary: str  # one line for `rushline profiles`
     kind: Literal["broadcast", "platform", "web", "social", "podcast", "archive"]
     source: SourceRef
+    notes: list[str] = Field(default_factory=list)  # how the spec was read (pre-roll, gating...)
     loudness: LoudnessSpec | None = None
     format: FormatSpec | None = None
     picture: PictureSpec = PictureSpec()
     sound: SoundSpec = SoundSpec()
     rights: RightsRequirement | None = None
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+PROFILE_SUFFIXES = (".yaml", ".yml")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def bundled_dir() -> Path:
+    """The profiles shipped with Rushline: `profiles/` at the repository root.
+
+    An editable install (the supported one) finds it next to the package; a wheel installed
+    elsewhere falls back to `<prefix>/share/rushline/profiles` when that exists.
+    """
+    import sys
+
+    import pipeline
+
+    here = Path(pipeline.__file__).resolve().parents[1] / "profiles"
+    if here.is_dir():
+        return here
+    shared = Path(sys.prefix) / "share" / "rushline" / "profiles"
+    return shared if shared.is_dir() else here
+
+
+def user_dirs() -> list[Path]:
+    """User profile folders, highest priority first.
+
+    `$RUSHLINE_PROFILES` (os.pathsep-separated) when set, else ~/.config/rushline/profiles.
+    Read at each call so a test or a wrapper script can change it; no global state.
+    """
+    env = os.environ.get("RUSHLINE_PROFILES")
+    if env is not None:
+        return [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
+    return [Path.home() / ".config" / "rushline" / "profiles"]
+
+
+def _files_in(folder: Path) -> dict[str, Path]:
+    """Profile files directly in `folder` by stem (sub-folders such as rights/ are not ours)."""
+    found: dict[str, Path] = {}
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return found
+    for f in entries:
+        if f.suffix.lower() in PROFILE_SUFFIXES and f.is_file() and not f.name.startswith("."):
+            found.setdefault(f.stem, f)
+    return found
+
+
+def _display(path: Path) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    """One profile as `rushline profiles` lists it; `error` is set when the file is broken."""
+
+    name: str
+    path: Path
+    origin: Literal["bundled", "user"]
+    overrides: bool  # a user profile that hides a bundled (or lower-priority user) one
+    profile: Profile | None = None
+    error: str | None = None
+
+
+def _candidates() -> list[tuple[str, Path, Literal["bundled", "user"]]]:
+    """Every profile file, highest priority first (user folders in order, then bundled)."""
+    out: list[tuple[str, Path, Literal["bundled", "user"]]] = []
+    for folder in user_dirs():
+        out.extend((name, f, "user") for name, f in _files_in(folder).items())
+    out.extend((name, f, "bundled") for name, f in _files_in(bundled_dir()).items())
+    return out
+
+
+def list_profiles() -> list[ProfileEntry]:
+    """Every available profile by name (the one `load_profile` would pick), sorted by name.
+
+    A broken file becomes an entry with `error` set: one bad file never hides the others.
+    """
+    winners: dict[str, tuple[Path, Literal["bundled", "user"]]] = {}
+    shadowed: set[str] = set()
+    for name, path, origin in _candidates():
+        if name in winners:
+            shadowed.add(name)
+            continue
+        winners[name] = (path, origin)
+    entries: list[ProfileEntry] = []
+    for name in sorted(winners):
+        path, origin = winners[name]
+        try:
+            entries.append(
+                ProfileEntry(name, path, origin, name in shadowed, profile=load_profile_file(path))
+            )
+        except ProfileError as exc:
+            entries.append(ProfileEntry(name, path, origin, name in shadowed, error=str(exc)))
+    return entries
+
+
+def profile_names() -> list[str]:
+    """Names of every available profile (bundled and user), sorted."""
+    return sorted({name for name, _, _ in _candidates()})
+
+
+def _looks_like_path(text: str) -> bool:
+    return (
+        text.lower().endswith(PROFILE_SUFFIXES)
+        or os.sep in text
+        or (os.altsep is not None and os.altsep in text)
+    )
+
+
+def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
+    """A delivery profile by name (user folders first, then bundled) or by path to a YAML file.
+
+    Raises ProfileError naming the file, the line and the key for an invalid profile, and
+    listing the available names (with a did-you-mean) for an unknown one.
+    """
+    if isinstance(name_or_path, Path) or _looks_like_path(str(name_or_path)):
+        return load_profile_file(Path(name_or_path))
+    name = str(name_or_path).strip()
+    for cand_name, path, _origin in _candidates():
+        if cand_name == name:
+            return load_profile_file(path)
+    names = profile_names()
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    folders = ", ".join(str(d) for d in [*user_dirs(), bundled_dir()])
+    raise ProfileError(
+        f"unknown profile {name!r}: {hint}available: {', '.join(names) or 'none'}",
+        hint=f"`rushline profiles` lists them; profiles are read from {folders}",
+    )
+
+
+def load_profile_file(path: str | os.PathLike[str]) -> Profile:
+    """Load and validate one profile file. Errors say `file:line: key: problem`."""
+    p = Path(path)
+    shown = _display(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError(
+            f"{shown}: profile file not found", path=p, hint="check the path"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(
+            f"{shown}: not UTF-8 text (byte {exc.start})", path=p, hint="save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ProfileError(f"{shown}: cannot read: {exc.strerror}", path=p) from None
+    return parse_profile(text, source=p)
+
+
+def parse_profile(text: str, *, source: str | os.PathLike[str] = "<profile>") -> Profile:
+    """Validate profile YAML text; `source` names the file in messages (its stem is the name)."""
+    src = Path(source)
+    shown = _display(src) if str(source) != "<profile>" else "<profile>"
+    node = _compose(text, shown, src)
+    data = _construct(node, shown, src)
+    if not isinstance(data, dict):
+        raise ProfileError(
+            f"{shown}:{_line(node)}: a profile is a mapping of keys (name, title, summary, "
+            f"kind, source...), got {type(data).__name__}",
+            path=src,
+        )
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        explained = sorted(_explain(err, node, shown) for err in exc.errors())
+        raise ProfileError("\n".join(m for _, m in explained), path=src) from None
+    if str(source) != "<profile>" and profile.name != src.stem:
+        raise ProfileError(
+            f"{shown}:{_line(_node_at(node, ('name',), key=False))}: name: {profile.name!r} "
+            f"must equal the file name {src.stem!r}",
+            path=src,
+            hint=f"rename the file to {profile.name}{src.suffix} or set name: {src.stem}",
+        )
+    return profile
+
+
+# --- YAML with line numbers ---------------------------------------------------------------------
+
+
+def _compose(text: str, shown: str, src: Path) -> yaml.Node:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = " ".join(x for x in (exc.context, exc.problem) if x)
+        raise ProfileError(
+            f"{shown}:{line}: not valid YAML: {what}", path=src, hint="check the indentation"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{shown}: not valid YAML: {exc}", path=src) from None
+    if node is None:
+        raise ProfileError(f"{shown}:1: the profile file is empty", path=src)
+    _reject_duplicates(node, shown, src, ())
+    return node
+
+
+def _reject_duplicates(node: yaml.Node, shown: str, src: Path, loc: tuple[Any, ...]) -> None:
+    """PyYAML keeps the last of two equal keys silently; in a profile that hides a typo."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            k = str(key.value)
+            if k in seen:
+                where = ".".join(str(x) for x in (*loc, k))
+                raise ProfileError(
+                    f"{shown}:{key.start_mark.line + 1}: {where}: duplicate key (first at line "
+                    f"{seen[k]})",
+                    path=src,
+                    hint="keep one of them",
+                )
+            seen[k] = key.start_mark.line + 1
+            _reject_duplicates(value, shown, src, (*loc, k))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _reject_duplicates(item, shown, src, (*loc, i))
+
+
+def _construct(node: yaml.Node, shown: str, src: Path) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ProfileError(f"{shown}:{line}: {exc.problem}", path=src) from None
+    finally:
+        loader.dispose()
+
+
+def _line(node: yaml.Node | None) -> int:
+    return node.start_mark.line + 1 if node is not None else 1
+
+
+def _node_at(root: yaml.Node, loc: tuple[Any, ...], *, key: bool) -> yaml.Node:
+    """The deepest node along `loc`; with key=True, the key node of the last mapping step."""
+    node = root
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if str(k.value) == str(part):
+                    node = k if (last and key) else v
+                    break
+            else:
+                return node  # missing key: the mapping that should hold it
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                node = node.value[part]
+            else:
+                return node
+        else:
+            return node
+    return node
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation like `LoudnessSpec | None` or `list[X]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, tuple):
+        for arg in typing.get_args(annotation):
+            found = _model_of(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Profile
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _model_of(field.annotation)
+    return model
+
+
+def _explain(err: Any, root: yaml.Node, shown: str) -> tuple[int, str]:
+    """One pydantic error as (line, `file:line: dotted.key: what is wrong`)."""
+    line, text = _explain_at(err, root)
+    return line, f"{shown}:{line}: {text}"
+
+
+def _explain_at(err: Any, root: yaml.Node) -> tuple[int, str]:
+    loc = tuple(part for part in err["loc"] if not _is_union_tag(part))
+    dotted = ".".join(str(x) for x in loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        line = _line(_node_at(root, loc, key=True))
+        parent = _model_at(loc[:-1])
+        known = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        if close:
+            return line, f"{dotted}: unknown key (did you mean {close[0]!r}?)"
+        allowed = f" (allowed: {', '.join(known)})" if known else ""
+        return line, f"{dotted}: unknown key{allowed}"
+    if kind == "missing":
+        # Point at the key that owns the mapping ("loudness:"), where the key belongs.
+        line = _line(_node_at(root, loc[:-1], key=True)) if len(loc) > 1 else 1
+        return line, f"{dotted}: required key is missing"
+    line = _line(_node_at(root, loc, key=False))
+    got = err.get("input")
+    shown_input = f", got {got!r}" if not isinstance(got, dict | list) else ""
+    return line, f"{dotted}: {err['msg']}{shown_input}"
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic adds the tried member type to `loc` for unions ("float", "list[str]"...);
+    # those are not keys in the file.
+    return isinstance(part, str) and (
+        part in {"float", "int", "str", "bool", "none"} or "[" in part or part.endswith("Spec")
+    )
+
+
+# --- one-line summaries (for listings and reports) --------------------------------------------
+
+
+def _fmt_num(x: float) -> str:
+    return f"{x:g}"
+
+
+def loudness_summary(spec: LoudnessSpec | None) -> str:
+    """'-23 LUFS ±1 LU, TP -3 dBTP' (or '—' when the profile does not measure loudness)."""
+    if spec is None:
+        return "—"
+    text = (
+        f"{_fmt_num(spec.target_lufs)} LUFS ±{_fmt_num(spec.tolerance_lu)} LU, "
+        f"TP {_fmt_num(spec.max_true_peak_dbtp)} dBTP"
+    )
+    if spec.max_short_term_lufs is not None:
+        text += f", max S {_fmt_num(spec.max_short_term_lufs)}"
+    if spec.max_momentary_lufs is not None:
+        text += f", max M {_fmt_num(spec.max_momentary_lufs)}"
+    return text
+
+
+def format_summary(spec: FormatSpec | None) -> str:
+    """The delivery format in one line: 'MXF OP-1a · MPEG Video 4:2:2@High 50 Mb/s · ...'."""
+    if spec is None:
+        return "any format"
+    parts: list[str] = []
+    wrapper = "/".join(spec.container or [])
+    if spec.operational_pattern:
+        wrapper = f"{wrapper} {spec.operational_pattern}".strip()
+    if wrapper:
+        parts.append(wrapper)
+    v = spec.video
+    if v is not None:
+        codec = " ".join(
+            x
+            for x in ("/".join(v.codec or []), "/".join(v.profile or []))
+            if x  # profile names are MediaInfo's: '422 HQ', 'High', '4:2:2@High'
+        )
+        if v.min_bitrate_mbps and v.max_bitrate_mbps:
+            mid = (v.min_bitrate_mbps + v.max_bitrate_mbps) / 2
+            codec += f" {_fmt_num(round(mid, 1))} Mb/s"
+        elif v.min_bitrate_mbps:
+            codec += f" ≥{_fmt_num(v.min_bitrate_mbps)} Mb/s"
+        if codec:
+            parts.append(codec)
+        pic = ""
+        if v.width and v.height:
+            pic = f"{v.width}x{v.height}"
+        scan = {"interlaced": "i", "progressive": "p"}.get(v.scan_type or "", "@")
+        rates = v.frame_rates or ([v.frame_rate] if v.frame_rate else [])
+        if rates:
+            pic += f"{scan if pic else ''}{'/'.join(_fmt_num(r) for r in rates)}"
+        elif v.scan_type:
+            pic += f" {v.scan_type}"
+        if v.field_order:
+            pic += f" {v.field_order.upper()}"
+        if v.chroma_subsampling:
+            pic += f" {v.chroma_subsampling}"
+        if v.bit_depth:
+            pic += f" {v.bit_depth}-bit"
+        if pic.strip():
+            parts.append(pic.strip())
+    elif not spec.require_video:
+        parts.append("audio only")
+    a = spec.audio
+    if a is not None:
+        snd = "/".join(a.codec or [])
+        count = a.channels or (
+            "/".join(str(c) for c in a.channels_one_of) if a.channels_one_of else None
+        )
+        if count:
+            snd += f" {count}ch" if not a.tracks else f" {a.tracks}×"
+        if a.bit_depth:
+            snd += f"{'' if a.tracks else ' '}{a.bit_depth}-bit"
+        if a.sample_rate:
+            snd += f" {_fmt_num(a.sample_rate / 1000)} kHz"
+        if snd.strip():
+            parts.append(snd.strip())
+    if spec.start_timecode:
+        parts.append(f"TC {spec.start_timecode}")
+    if spec.max_duration_s:
+        parts.append(f"≤{_fmt_num(spec.max_duration_s)} s")
+    return " · ".join(parts) or "any format"
