@@ -17,7 +17,8 @@ from rich.logging import RichHandler
 from pipeline.errors import RushlineError
 
 console = Console()
-err_console = Console(stderr=True)
+# Error lines are never wrapped: logs and scripts grep them whole.
+err_console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("rushline")
 
 F = TypeVar("F", bound=Callable[..., Any])
