@@ -271,7 +271,9 @@ def scan_source(source: Path, ignore: Sequence[str] = DEFAULT_IGNORE) -> Scan:
             return
         for e in entries:
             rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
-            if not rel_dir and e.name == mhl.MHL_FOLDER and e.is_dir(follow_symlinks=False):
+            if not rel_dir and e.name in (mhl.MHL_FOLDER, STATE_DIR) and e.is_dir():
+                # the roll's history (checked and extended, not copied as media) and, when the
+                # source is itself a Rushline copy (cascade), its lock and reports
                 continue
             if _ignored(e.name, ignore):
                 scan.notices.append(
