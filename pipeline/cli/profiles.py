@@ -1,9 +1,165 @@
-"""`rushline profiles` commands (being built)."""
+"""`rushline profiles`: list the delivery profiles, show one resolved, check a user's file."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
+
+from pipeline.cli._common import console, err_console, user_errors, write_json
+from pipeline.errors import ProfileError
+from pipeline.profiles import (
+    ProfileEntry,
+    bundled_dir,
+    format_summary,
+    list_profiles,
+    load_profile,
+    load_profile_file,
+    loudness_summary,
+    user_dirs,
+)
+
+profiles_app = typer.Typer(
+    help="Delivery profiles: list them, show one, check a profile file you wrote.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def _entry_json(e: ProfileEntry) -> dict:
+    data: dict = {
+        "name": e.name,
+        "path": str(e.path),
+        "origin": e.origin,
+        "overrides": e.overrides,
+    }
+    if e.profile is not None:
+        p = e.profile
+        data |= {
+            "kind": p.kind,
+            "title": p.title,
+            "summary": p.summary,
+            "loudness": loudness_summary(p.loudness),
+            "format": format_summary(p.format),
+            "source": p.source.document,
+            "uncertain": len(p.source.uncertain),
+        }
+    else:
+        data["error"] = e.error
+    return data
+
+
+def _short_source(document: str, uncertain: int) -> str:
+    """The document's short name ('EBU R 128', 'CST-RT-040') and how many values are unsure."""
+    short = re.split(r" - |: |; | \(| and ", document, maxsplit=1)[0].strip()
+    if len(short) > 40:
+        short = short[:39].rstrip() + "…"
+    return f"{short} ({uncertain} uncertain)" if uncertain else short
+
+
+@profiles_app.callback()
+@user_errors
+def profiles_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+) -> None:
+    """List bundled and user profiles: name, kind, loudness target and true peak, format."""
+    if ctx.invoked_subcommand is not None:
+        return
+    entries = list_profiles()
+    if as_json:
+        write_json([_entry_json(e) for e in entries], None)
+        return
+    table = Table(title="Delivery profiles", show_lines=False, expand=False)
+    table.add_column("name", style="bold cyan", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("loudness")
+    table.add_column("format")
+    table.add_column("source")
+    table.add_column("from", no_wrap=True)
+    for e in entries:
+        origin = e.origin
+        if e.overrides:
+            origin = "user (overrides)"
+        if e.profile is None:
+            first = (e.error or "").splitlines()[0] if e.error else "invalid"
+            table.add_row(e.name, "—", "[red]invalid[/]", f"[red]{escape(first)}[/]", "", origin)
+            continue
+        p = e.profile
+        table.add_row(
+            e.name,
+            p.kind,
+            escape(loudness_summary(p.loudness)),
+            escape(format_summary(p.format)),
+            escape(_short_source(p.source.document, len(p.source.uncertain))),
+            origin,
+        )
+    console.print(table)
+    folders = ", ".join(str(d) for d in user_dirs())
+    console.print(
+        f"[dim]user folder(s): {escape(folders)} (override bundled: {escape(str(bundled_dir()))})."
+        " `rushline profiles show NAME` prints one in full.[/]",
+        highlight=False,
+    )
+    broken = [e for e in entries if e.error]
+    for e in broken:
+        err_console.print(f"[bold red]invalid profile:[/] {escape(e.error or '')}", highlight=False)
+
+
+@profiles_app.command("show")
+@user_errors
+def profiles_show(
+    name: str = typer.Argument(..., help="Profile name (or path to a YAML file)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML."),
+) -> None:
+    """Print a profile resolved: every value, defaults included, and where it came from."""
+    profile = load_profile(name)
+    data = profile.model_dump(mode="json")
+    if as_json:
+        write_json(data, None)
+        return
+    origin = next((e for e in list_profiles() if e.name == profile.name), None)
+    if origin is not None and not Path(name).suffix:
+        flag = ", overrides bundled" if origin.overrides else ""
+        typer.echo(f"# {profile.name}: {origin.origin} profile {origin.path}{flag}")
+    typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=4096), nl=False)
+
+
+@profiles_app.command("check")
+def profiles_check(
+    files: list[Path] = typer.Argument(..., help="Profile YAML file(s) to validate."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Validate profile files; each error names the file, line and key. Exit 2 if any is bad."""
+    results = []
+    bad = 0
+    for f in files:
+        try:
+            p = load_profile_file(f)
+        except ProfileError as exc:
+            bad += 1
+            results.append({"file": str(f), "ok": False, "error": str(exc)})
+            if not as_json:
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            continue
+        results.append({"file": str(f), "ok": True, "name": p.name})
+        if not as_json:
+            console.print(
+                f"[green]ok[/] {escape(str(f))}: {escape(p.name)} — "
+                f"{escape(loudness_summary(p.loudness))}; {escape(format_summary(p.format))}",
+                highlight=False,
+            )
+    if as_json:
+        typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
+    if bad:
+        raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:
     """Add this room's commands to the main app."""
+    app.add_typer(profiles_app, name="profiles")

@@ -150,7 +150,8 @@ def _check_container(c: _Checker) -> None:
                 asset.container,
                 spec.container,
             )
-    if spec.operational_pattern:
+    # The operational pattern is an MXF notion; for another wrapper the container finding says it.
+    if spec.operational_pattern and (asset.container or "").upper() in ("MXF", ""):
         op = asset.container_profile
         if not op:
             c.unknown("format.operational_pattern", "operational pattern", spec.operational_pattern)
