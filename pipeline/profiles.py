@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import ProfileError
 
@@ -53,6 +53,17 @@ class LoudnessSpec(Strict):
     layout: Literal["mono", "stereo", "5.1", "auto"] = "auto"
     severity: Sev = "error"
 
+    @model_validator(mode="after")
+    def _coherent(self) -> LoudnessSpec:
+        if self.tolerance_lu < 0:
+            raise ValueError("tolerance_lu must be >= 0 (it is a ± window around the target)")
+        if self.min_lra_lu is not None and self.max_lra_lu is not None:
+            if self.min_lra_lu > self.max_lra_lu:
+                raise ValueError("min_lra_lu is above max_lra_lu")
+        if self.channels is not None and any(c < 1 for c in self.channels):
+            raise ValueError("channels are numbered from 1")
+        return self
+
 
 class VideoFormatSpec(Strict):
     """Values as MediaInfo names them (Format, Format_Profile, ScanType...)."""
@@ -73,6 +84,15 @@ class VideoFormatSpec(Strict):
     transfer_characteristics: list[str] | None = None
     matrix_coefficients: list[str] | None = None
     display_aspect_ratio: str | None = None  # "16:9", "9:16"
+
+    @model_validator(mode="after")
+    def _coherent(self) -> VideoFormatSpec:
+        lo, hi = self.min_bitrate_mbps, self.max_bitrate_mbps
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"min_bitrate_mbps ({lo:g}) is above max_bitrate_mbps ({hi:g})")
+        if self.field_order is not None and self.scan_type == "progressive":
+            raise ValueError("field_order only applies to interlaced pictures (scan_type)")
+        return self
 
 
 class AudioFormatSpec(Strict):
@@ -513,17 +533,22 @@ def _explain_at(err: Any, root: yaml.Node) -> tuple[int, str]:
         # Point at the key that owns the mapping ("loudness:"), where the key belongs.
         line = _line(_node_at(root, loc[:-1], key=True)) if len(loc) > 1 else 1
         return line, f"{dotted}: required key is missing"
-    line = _line(_node_at(root, loc, key=False))
+    value = _node_at(root, loc, key=False)
+    if isinstance(value, yaml.MappingNode | yaml.SequenceNode) and loc:
+        value = _node_at(root, loc, key=True)  # "video:" reads better than its first child
     got = err.get("input")
     shown_input = f", got {got!r}" if not isinstance(got, dict | list) else ""
-    return line, f"{dotted}: {err['msg']}{shown_input}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return _line(value), f"{dotted}: {msg}{shown_input}"
 
 
 def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the tried member type to `loc` for unions ("float", "list[str]"...);
-    # those are not keys in the file.
+    # pydantic adds the tried member type to `loc` for unions ("float", "list[str]",
+    # "RightsRequirement"...); those are not keys in the file.
     return isinstance(part, str) and (
-        part in {"float", "int", "str", "bool", "none"} or "[" in part or part.endswith("Spec")
+        part in {"float", "int", "str", "bool", "none"}
+        or "[" in part
+        or part in {cls.__name__ for cls in Strict.__subclasses__()}
     )
 
 

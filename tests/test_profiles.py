@@ -349,3 +349,35 @@ def test_cli_check_batch_goes_on_and_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in res.output
     ok = runner.invoke(app, ["profiles", "check", str(good), "--json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)[0]["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # the key is found through `RightsRequirement | None` (pydantic's union tag is dropped)
+        ("rights: {required_fields: 3}", r"x\.yaml:6: rights\.required_fields: .*valid list"),
+        ("Loudness: {}", r"x\.yaml:6: Loudness: unknown key \(did you mean 'loudness'\?\)"),
+        (
+            "picture:\n  black:\n    head_allowed: 2",
+            r"x\.yaml:8: picture\.black\.head_allowed: unknown key .*'head_allowed_s'",
+        ),
+        (
+            "format:\n  video:\n    min_bitrate_mbps: 60\n    max_bitrate_mbps: 50",
+            r"x\.yaml:7: format\.video: min_bitrate_mbps \(60\) is above max_bitrate_mbps",
+        ),
+        (
+            "format:\n  video:\n    scan_type: progressive\n    field_order: tff",
+            r"x\.yaml:7: format\.video: field_order only applies to interlaced",
+        ),
+        ("kind: radio", r"x\.yaml:4: kind: .*got 'radio'"),
+    ],
+)
+def test_error_lines_for_nested_and_semantic_mistakes(extra: str, expected: str) -> None:
+    head = "name: x\ntitle: t\nsummary: s\nkind: web\nsource: {document: d}\n"
+    if extra.startswith("kind:"):
+        head = head.replace("kind: web\n", "")
+        head = head.replace("summary: s\n", "summary: s\n" + extra + "\n")
+        extra = ""
+    with pytest.raises(ProfileError) as exc:
+        parse_profile(head + extra + "\n", source="x.yaml")
+    assert re.search(expected, str(exc.value)), str(exc.value)
