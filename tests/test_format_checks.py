@@ -10,7 +10,7 @@ import pytest
 from pipeline.assets import Asset, AudioStream, Kind, VideoStream
 from pipeline.profiles import AudioFormatSpec, FormatSpec, VideoFormatSpec, load_profile
 from pipeline.qc.findings import Finding, Severity
-from pipeline.qc.format import check_format
+from pipeline.qc.format import check_format, format_findings
 from pipeline.tools import ffmpeg_exe, ffmpeg_input, run
 
 
@@ -252,6 +252,12 @@ def test_severity_comes_from_the_profile() -> None:
     findings = check_format(pad_asset(), youtube)  # a PAD master uploaded to YouTube
     assert findings and {f.severity for f in findings} == {Severity.WARNING}
     assert "format.container" in checks(findings)
+
+
+def test_loudness_only_profiles_have_no_format_findings() -> None:
+    odd = pad_asset(container="AVI", v_codec="DV")
+    assert format_findings(odd, load_profile("ebu-r128")) == []
+    assert checks(format_findings(odd, load_profile("fr-pad-hd"))) >= {"format.container"}
 
 
 def test_vertical_aspect_ratio() -> None:

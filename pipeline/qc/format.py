@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipeline.assets import Asset, AudioStream, VideoStream
-from pipeline.profiles import AudioFormatSpec, FormatSpec, VideoFormatSpec
+from pipeline.profiles import AudioFormatSpec, FormatSpec, Profile, VideoFormatSpec
 from pipeline.qc.findings import Finding, Severity
 
 # Frame rates are compared with a tolerance: MediaInfo may say 29.97 where the spec says
@@ -128,6 +128,11 @@ def check_format(asset: Asset, spec: FormatSpec) -> list[Finding]:
     if spec.audio is not None:
         _check_audio(c, spec.audio)
     return c.findings
+
+
+def format_findings(asset: Asset, profile: Profile) -> list[Finding]:
+    """The format checks of a whole profile: none when the profile sets no format."""
+    return check_format(asset, profile.format) if profile.format is not None else []
 
 
 # --- container, duration, timecode --------------------------------------------------------------
