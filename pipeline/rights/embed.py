@@ -1,0 +1,187 @@
+"""Which files may carry rights inside them, and the tags each format gets.
+
+Camera originals are sacred: camera RAW and anything under an ASC MHL-managed folder (an
+offloaded original) only ever get a sidecar. Files we create (JPEG/TIFF/DNG exports, MP4/MOV
+deliverables, BWF WAV) get the rights embedded when the user says they are deliverables.
+"""
+
+from __future__ import annotations
+
+import functools
+from enum import StrEnum
+from pathlib import Path
+
+from pipeline.rights.fields import (
+    CONTACT_KEYS,
+    IIM_LIMITS,
+    LICENSOR_KEYS,
+    MARKED,
+    XMP_FIELDS,
+    dst_uri,
+    plus_uri,
+    truncate_utf8,
+)
+from pipeline.rights.template import RightsTemplate
+
+CAMERA_RAW = frozenset(
+    ".3fr .ari .arw .braw .cr2 .cr3 .crm .crw .dcr .erf .fff .gpr .iiq .kdc .mef .mos .mrw .nef "
+    ".nrw .orf .pef .r3d .raf .raw .rw2 .rwl .sr2 .srf .srw .x3f".split()
+)
+IMAGE_EMBED = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".dng"})
+QUICKTIME_EMBED = frozenset({".mp4", ".mov", ".m4v"})
+WAV_EMBED = frozenset({".wav", ".bwf"})
+# Containers with no dependable place for XMP rights that every reader finds.
+SIDECAR_ONLY = frozenset({".mxf", ".avi", ".mts", ".m2ts", ".mkv", ".webm", ".r3d", ".braw"})
+
+
+class Engine(StrEnum):
+    EXIFTOOL_IMAGE = "exiftool-image"
+    EXIFTOOL_QUICKTIME = "exiftool-quicktime"
+    BWF = "bwf"
+
+
+def engine_for(path: Path) -> Engine | None:
+    """How rights are embedded in this format, or None when it cannot carry them."""
+    ext = path.suffix.lower()
+    if ext in IMAGE_EMBED:
+        return Engine.EXIFTOOL_IMAGE
+    if ext in QUICKTIME_EMBED:
+        return Engine.EXIFTOOL_QUICKTIME
+    if ext in WAV_EMBED:
+        return Engine.BWF
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def mhl_root(folder: Path) -> Path | None:
+    """The nearest folder at or above `folder` holding an `ascmhl/` history, if any."""
+    for d in (folder, *folder.parents):
+        if (d / "ascmhl").is_dir():
+            return d
+    return None
+
+
+def is_camera_raw(path: Path) -> bool:
+    return path.suffix.lower() in CAMERA_RAW
+
+
+def xmp_assignments(t: RightsTemplate) -> list[tuple[str, str]]:
+    """ExifTool `-TAG=value` pairs for the XMP side (same for every format)."""
+    a: list[tuple[str, str]] = []
+    for c in t.creator:
+        a.append((XMP_FIELDS["creator"].exiftool, c))
+    simple = (
+        "job_title",
+        "credit_line",
+        "source",
+        "web_statement",
+        "headline",
+        "title",
+        "description",
+        "copyright_notice",
+        "usage_terms",
+        "ai_system_used",
+        "ai_prompt",
+    )
+    for fld in simple:
+        v = getattr(t, fld)
+        if v:
+            a.append((XMP_FIELDS[fld].exiftool, v))
+    if t.copyright_notice:
+        a.append((MARKED.exiftool, "True"))
+    if t.contact:
+        for k, v in t.contact.model_dump(exclude_none=True).items():
+            if v:
+                a.append((CONTACT_KEYS[k][1], v))
+    for lic in t.licensors:
+        parts = ",".join(
+            f"{LICENSOR_KEYS[k]}={_struct_escape(v)}"
+            for k, v in lic.model_dump(exclude_none=True).items()
+        )
+        a.append(("XMP-plus:Licensor", "{" + parts + "}"))
+    if t.model_release:
+        a.append((XMP_FIELDS["model_release"].exiftool, plus_uri(t.model_release)))
+    if t.property_release:
+        a.append((XMP_FIELDS["property_release"].exiftool, plus_uri(t.property_release)))
+    if t.digital_source_type:
+        a.append((XMP_FIELDS["digital_source_type"].exiftool, dst_uri(t.digital_source_type)))
+    for k in t.keywords:
+        a.append((XMP_FIELDS["keywords"].exiftool, k))
+    return a
+
+
+def _struct_escape(v: str) -> str:
+    # ExifTool structure syntax: '|' escapes the characters that delimit a structure.
+    for ch in "|,{}[]":
+        v = v.replace(ch, "|" + ch)
+    return v
+
+
+def _iim(tag: str, value: str, notes: list[str]) -> tuple[str, str]:
+    limit = IIM_LIMITS[tag]
+    cut = truncate_utf8(value, limit)
+    if cut != value:
+        notes.append(f"{tag} is limited to {limit} bytes by IIM: truncated there; XMP is complete")
+    return tag, cut
+
+
+def image_assignments(t: RightsTemplate, notes: list[str]) -> list[tuple[str, str]]:
+    """JPEG/TIFF/DNG: XMP plus the IIM (UTF-8) and EXIF mirrors older readers use."""
+    a = xmp_assignments(t)
+    a.append(("IPTC:CodedCharacterSet", "UTF8"))
+    for c in t.creator:
+        a.append(_iim("IPTC:By-line", c, notes))
+    if t.creator:
+        a.append(("IFD0:Artist", "; ".join(t.creator)))
+    if t.job_title:
+        a.append(_iim("IPTC:By-lineTitle", t.job_title, notes))
+    if t.copyright_notice:
+        a.append(_iim("IPTC:CopyrightNotice", t.copyright_notice, notes))
+        a.append(("IFD0:Copyright", t.copyright_notice))
+    if t.credit_line:
+        a.append(_iim("IPTC:Credit", t.credit_line, notes))
+    if t.source:
+        a.append(_iim("IPTC:Source", t.source, notes))
+    for k in t.keywords:
+        a.append(_iim("IPTC:Keywords", k, notes))
+    if t.title:
+        a.append(_iim("IPTC:ObjectName", t.title, notes))
+    if t.headline:
+        a.append(_iim("IPTC:Headline", t.headline, notes))
+    if t.description:
+        a.append(_iim("IPTC:Caption-Abstract", t.description, notes))
+        a.append(("IFD0:ImageDescription", t.description))
+    return a
+
+
+def quicktime_assignments(t: RightsTemplate, notes: list[str]) -> list[tuple[str, str]]:
+    """MP4/MOV: XMP plus the ItemList/Keys/UserData tags players show."""
+    a = xmp_assignments(t)
+    artist = "; ".join(t.creator)
+    for group in ("ItemList", "Keys", "UserData"):
+        if artist:
+            a.append((f"{group}:Artist", artist))
+        if t.copyright_notice:
+            a.append((f"{group}:Copyright", t.copyright_notice))
+    if artist:
+        a.append(("Keys:Author", artist))
+    for group in ("ItemList", "Keys"):
+        if t.title:
+            a.append((f"{group}:Title", t.title))
+        if t.description:
+            a.append((f"{group}:Description", t.description))
+    if t.keywords:
+        a.append(("Keys:Keywords", ", ".join(t.keywords)))
+    return a
+
+
+# ExifTool tag (as it names it in warnings) -> template field, to map refusals back.
+def tag_to_field(tag: str) -> str | None:
+    tag = tag.rstrip("#")
+    for fld, prop in XMP_FIELDS.items():
+        if prop.exiftool and prop.exiftool.rstrip("#").lower() == tag.lower():
+            return fld
+    for k, (_, et) in CONTACT_KEYS.items():
+        if et.lower() == tag.lower():
+            return f"contact.{k}"
+    return None
