@@ -255,8 +255,13 @@ def _ignored(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def scan_source(source: Path, ignore: Sequence[str] = DEFAULT_IGNORE) -> Scan:
+def scan_source(
+    source: Path, ignore: Sequence[str] = DEFAULT_IGNORE, keep: frozenset[str] = frozenset()
+) -> Scan:
     """Walk the card: regular files and folders (empty ones too, spanned clips need the tree).
+
+    `keep` holds (NFC) paths copied even when their name is on the ignore list: files the
+    card's own ASC MHL history lists are part of the roll.
 
     Symlinks are not followed (a link may point off the card) and, like special files and
     ignored names, are reported as notices. The card's own `ascmhl/` folder is its history.
@@ -275,7 +280,7 @@ def scan_source(source: Path, ignore: Sequence[str] = DEFAULT_IGNORE) -> Scan:
                 # the roll's history (checked and extended, not copied as media) and, when the
                 # source is itself a Rushline copy (cascade), its lock and reports
                 continue
-            if _ignored(e.name, ignore):
+            if _ignored(e.name, ignore) and unicodedata.normalize("NFC", rel) not in keep:
                 scan.notices.append(
                     Notice(path=rel, kind="ignored", message="not copied: on the ignore list")
                 )
@@ -640,7 +645,7 @@ def offload(
         result.hash_formats = formats
     primary = formats[0] if "xxh128" not in formats else "xxh128"
 
-    scan = scan_source(src_root, ignore)
+    scan = scan_source(src_root, ignore, frozenset(originals))
     result.notices.extend(scan.notices)
     result.dirs = scan.dirs
     for rel, why in scan.unreadable:
