@@ -601,6 +601,11 @@ def offload(
         )
     if not destinations:
         raise UserInputError("no destination given", hint="add --dest /path/to/drive")
+    roots = [Path(d).absolute() for d in destinations]
+    if len({r.resolve() for r in roots}) != len(roots):
+        raise UserInputError(
+            "the same destination is given twice", hint="give each --dest once (another drive)"
+        )
     level = VerifyLevel(verify)
     vals = {
         "roll": src_root.name,
@@ -708,10 +713,12 @@ def offload(
         except OSError as exc:
             dest.die(*_classify_write_error(dest, exc))
 
+    order = {d.result.root: i for i, d in enumerate(dests)}
     pool = ThreadPoolExecutor(max_workers=len(dests) + 1, thread_name_prefix="verify")
     try:
         for src in scan.files:
             rec = _offload_file(src, dests, formats, primary, level, chunk_size, progress, pool)
+            rec.outcomes.sort(key=lambda o: order[o.destination])  # same order as the --dest list
             if originals and rec.failure is None:
                 orig = originals.get(_key(src.rel))
                 if orig is None:
