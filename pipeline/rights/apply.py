@@ -44,7 +44,14 @@ from pipeline.rights.exiftool import ExifToolSession
 from pipeline.rights.fields import expected_values, same, values_from_exiftool
 from pipeline.rights.provenance import read_c2pa
 from pipeline.rights.template import FileContext, RightsTemplate, expand, uses_file_metadata
-from pipeline.rights.xmp import SidecarStyle, merge_rights, render, sidecar_path, write_sidecar
+from pipeline.rights.xmp import (
+    SidecarStyle,
+    merge_rights,
+    render,
+    sidecar_path,
+    writable,
+    write_sidecar,
+)
 
 log = logging.getLogger("rushline.rights")
 
@@ -255,9 +262,7 @@ def _do_sidecar(job: _Job) -> None:
     res = job.result
     assert job.sidecar is not None
     try:
-        if job.sidecar.exists() and (
-            not os.access(job.sidecar, os.W_OK) or not job.sidecar.stat().st_mode & 0o222
-        ):
+        if job.sidecar.exists() and not writable(job.sidecar):
             raise RightsError(
                 f"the sidecar {job.sidecar} is read-only; not modifying it",
                 path=job.sidecar,
@@ -282,13 +287,13 @@ def _write_embedded(s: ExifToolSession, job: _Job, break_c2pa: bool) -> None:
     res, path = job.result, job.path
     # Mode bits as well as access(): root may write anything, but a file someone made
     # read-only is a file someone wants left alone.
-    if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
+    if not writable(path):
         res.error = (
             f"{path} is read-only; not modifying it (make it writable if it is really a "
             "deliverable, or drop --embed to write a sidecar)"
         )
         return
-    if not os.access(path.parent, os.W_OK):
+    if not writable(path.parent):
         res.error = f"cannot write in {path.parent} (folder not writable); {path} left as it was"
         return
     c2 = read_c2pa(path)

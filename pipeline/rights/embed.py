@@ -18,7 +18,6 @@ from pipeline.rights.fields import (
     MARKED,
     XMP_FIELDS,
     dst_uri,
-    plus_uri,
     truncate_utf8,
 )
 from pipeline.rights.template import RightsTemplate
@@ -100,9 +99,10 @@ def xmp_assignments(t: RightsTemplate) -> list[tuple[str, str]]:
         )
         a.append(("XMP-plus:Licensor", "{" + parts + "}"))
     if t.model_release:
-        a.append((XMP_FIELDS["model_release"].exiftool, plus_uri(t.model_release)))
+        # ExifTool adds the PLUS vocabulary prefix itself (its ValueConv): give the bare code.
+        a.append((XMP_FIELDS["model_release"].exiftool, t.model_release))
     if t.property_release:
-        a.append((XMP_FIELDS["property_release"].exiftool, plus_uri(t.property_release)))
+        a.append((XMP_FIELDS["property_release"].exiftool, t.property_release))
     if t.digital_source_type:
         a.append((XMP_FIELDS["digital_source_type"].exiftool, dst_uri(t.digital_source_type)))
     for k in t.keywords:

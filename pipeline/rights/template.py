@@ -73,7 +73,9 @@ def plus_code(value: str | None) -> str | None:
     """'http://ns.useplus.org/ldf/vocab/MR-NON' or 'MR-NON' -> 'MR-NON'."""
     if value is None:
         return None
-    return value.removeprefix(PLUS_VOCAB).strip()
+    code = value.strip()
+    # Exactly one vocabulary prefix: a doubled one (a writer bug) must not read as valid.
+    return code[len(PLUS_VOCAB) :] if code.startswith(PLUS_VOCAB) else code
 
 
 def dst_code(value: str | None) -> str | None:

@@ -45,6 +45,16 @@ def sidecar_path(
     return (sidecar_dir or p.parent) / name
 
 
+def writable(path: Path) -> bool:
+    """Writable by us *and* not marked read-only: root may write anywhere, but a folder or
+    file someone made read-only (a locked card, a mounted archive) is meant to be left alone."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return os.access(path, os.W_OK) and bool(mode & 0o222)
+
+
 def _q(prefix: str, name: str) -> str:
     return f"{{{NS[prefix]}}}{name}"
 
@@ -232,7 +242,7 @@ def write_sidecar(sidecar: Path, t: RightsTemplate) -> tuple[list[str], bool]:
     data = render(tree, had_packet=had_packet)
     if old is not None and data == old:
         return written, False
-    if not os.access(sidecar.parent, os.W_OK):
+    if not writable(sidecar.parent):
         raise RightsError(
             f"cannot write the sidecar {sidecar}: its folder is not writable",
             path=sidecar,
