@@ -329,16 +329,14 @@ def _scaled_to_unit_peak(
 ) -> np.ndarray:
     """Sample `waveform(t)` and scale it so its continuous-time peak is exactly 1 (0 dBTP).
 
-    The continuous peak is found on a 256x denser grid, then refined by a parabola through
-    the three points around the crest (error far below 0.001 dB for these smooth signals).
+    The crest is located on a 16x grid, then searched on a 1/1000-sample grid around it (the
+    residual error is far below 0.001 dB for these smooth signals).
     """
-    dense_rate = rate * 256
-    td = np.arange(int(seconds * dense_rate)) / dense_rate
-    yd = np.abs(waveform(td))
-    i = int(np.argmax(yd[1:-1])) + 1
-    y0, y1, y2 = yd[i - 1], yd[i], yd[i + 1]
-    denom = y0 - 2 * y1 + y2
-    peak = y1 - 0.125 * (y0 - y2) ** 2 / denom if denom != 0 else y1
+    coarse_rate = rate * 16
+    tc = np.arange(int(seconds * coarse_rate)) / coarse_rate
+    i = int(np.argmax(np.abs(waveform(tc))))
+    fine = tc[i] + np.linspace(-2.0, 2.0, 4001) / coarse_rate
+    peak = float(np.abs(waveform(fine)).max())
     t = np.arange(int(seconds * rate)) / rate
     return waveform(t) / peak
 
