@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rights_media import exiftool_read, make_jpeg, make_mxf, sha256
+from rights_media import exiftool_read, make_jpeg, make_mxf, make_tiff16, sha256
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -119,28 +119,38 @@ def test_session_reports_tags_exiftool_does_not_know(jpeg_src, tmp_path):
     assert "XMP-iptcExt:AISystemUsed" not in row
 
 
-def test_ai_fields_not_written_when_embedding_but_written_in_sidecars(tmp_path, jpeg_src):
+def test_ai_fields_exiftool_skips_are_reported_never_claimed(tmp_path, jpeg_src):
     t = load_template(
         write_tpl(tmp_path, "creator: A\nai_system_used: Firefly 3\nai_prompt: a café, 日本\n")
     )
-    jpg = tmp_path / "ai.jpg"
+    tif = make_tiff16(tmp_path / "ai.tif")  # TIFF goes through ExifTool 12.57
+    jpg = tmp_path / "ai.jpg"  # JPEG goes through exiv2, which stores any XMP property
     shutil.copyfile(jpeg_src, jpg)
     raw = tmp_path / "ai.CR2"
     shutil.copyfile(jpeg_src, raw)  # a "RAW" by name: sidecar path
-    res_jpg, res_raw = apply_rights([jpg, raw], t, embed=True, sidecar_style="ext")
-    assert res_jpg.action == "embedded"
-    assert set(res_jpg.not_written) == {"ai_system_used", "ai_prompt"}
-    assert "not defined" in res_jpg.not_written["ai_system_used"]
-    assert res_jpg.written == ["creator"]
-    assert res_raw.action == "sidecar" and res_raw.not_written == {}
-    row = exiftool_read(Path(res_raw.target))
-    assert row["XMP-iptcExt:AIPromptInformation"] == "a café, 日本"
+    res_tif, res_jpg, res_raw = apply_rights([tif, jpg, raw], t, embed=True, sidecar_style="ext")
+    assert res_tif.action == "embedded"
+    if "AISystemUsed" in _exiftool_knows():
+        pytest.fail("this ExifTool knows the IPTC 2025.1 fields; use one that does not")
+    assert set(res_tif.not_written) == {"ai_system_used", "ai_prompt"}
+    assert "not defined" in res_tif.not_written["ai_system_used"]
+    assert res_tif.written == ["creator"]
+    assert "XMP-iptcExt:AISystemUsed" not in exiftool_read(tif)
+    for res in (res_jpg, res_raw):
+        assert res.not_written == {} and "ai_prompt" in res.written
+        assert exiftool_read(Path(res.target))["XMP-iptcExt:AIPromptInformation"] == "a café, 日本"
     # The CLI exits 1 when a field could not be written.
     r = CliRunner().invoke(
-        app, ["rights", "apply", "-t", str(tmp_path / "t.yaml"), "--embed", str(jpg)]
+        app, ["rights", "apply", "-t", str(tmp_path / "t.yaml"), "--embed", str(tif)]
     )
     assert r.exit_code == 1, r.output
     assert "NOT written" in r.output
+
+
+def _exiftool_knows() -> str:
+    from pipeline.tools import exiftool_exe, run
+
+    return run([exiftool_exe(), "-list", "-XMP-iptcExt:all"], what="listing").stdout.decode()
 
 
 # -- sidecars: merge keeps everything that is not ours ----------------------------------------

@@ -39,6 +39,7 @@ from pipeline.rights.embed import (
     mhl_root,
     quicktime_assignments,
     tag_to_field,
+    write_jpeg_exiv2,
 )
 from pipeline.rights.exiftool import ExifToolSession
 from pipeline.rights.fields import expected_values, same, values_from_exiftool
@@ -125,9 +126,7 @@ def decide(path: Path, *, embed: bool) -> tuple[Literal["embed", "sidecar"], str
 
 
 def _capture_info(session: ExifToolSession, files: Sequence[Path]) -> dict[str, dict[str, Any]]:
-    rows = session.read_json(
-        files, ["DateTimeOriginal", "CreateDate", "Make", "Model"], extra=["-fast2"]
-    )
+    rows = session.read_json(files, ["DateTimeOriginal", "CreateDate", "Make", "Model"])
     out: dict[str, dict[str, Any]] = {}
     for path, row in rows.items():
         info: dict[str, Any] = {}
@@ -315,6 +314,10 @@ def _write_embedded(s: ExifToolSession, job: _Job, break_c2pa: bool) -> None:
         if job.engine is Engine.BWF:
             tree_bytes = _fresh_packet(job.template)
             res.notes.extend(bwf.write_bwf(path, tmp, job.template, tree_bytes))
+        elif job.engine is Engine.EXIV2_JPEG:
+            write_jpeg_exiv2(path, tmp, job.template, res.notes)
+            _fsync_file(tmp)
+            shutil.copymode(path, tmp)
         else:
             maker = (
                 image_assignments if job.engine is Engine.EXIFTOOL_IMAGE else quicktime_assignments
@@ -370,7 +373,8 @@ def _verify(s: ExifToolSession, jobs: list[_Job], *, after_rename: bool) -> None
     if not jobs:
         return
     targets = [j.sidecar if after_rename else j.tmp for j in jobs]
-    rows = s.read_json([t for t in targets if t is not None])
+    # XMP only: where every field is verified. Not -fast: WAV and MP4 keep XMP at the end.
+    rows = s.read_json([t for t in targets if t is not None], ["XMP:all"])
     for job, target in zip(jobs, targets, strict=True):
         res = job.result
         row = rows.get(os.path.abspath(target)) if target else None
