@@ -1,0 +1,448 @@
+"""The one decode pass: ffmpeg decodes the file once; every QC check reads from that pass.
+
+One ffmpeg process writes two raw streams at the same time:
+
+- a reduced picture (about 480 pixels wide, YUV 4:4:4 at the source bit depth) on stdout, so
+  black, freeze, levels/gamut and flash analysis run in numpy on ~1/16 of the pixels;
+- all audio streams merged in file order (`amerge`) as 32-bit float WAV on a second pipe, so
+  `LoudnessSpec.channels` (1-based across every track) indexes the merged channels directly.
+
+A sampled branch of the same graph runs ffmpeg's `idet` (interlace detection) on a picture that
+is narrower but keeps every line, since field evidence lives in the vertical direction only.
+
+Why pipes rather than ffmpeg's own detectors (blackdetect, freezedetect, signalstats...): those
+run on the full-resolution picture, each with its own per-pixel pass, and report only what their
+fixed rules see. Piping a reduced picture keeps ffmpeg's extra work to one cheap scale, lets the
+checks apply profile rules (R103 1 % rule, BT.1702 flash pairs, night scene ≠ black) and gives
+us thumbnails for the report from the same frames.
+
+Each pipe has its own reader thread (and stderr a third) so ffmpeg never blocks on a full pipe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import struct
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from pipeline.errors import MediaError, ToolNotFoundError
+from pipeline.tools import ffmpeg_exe, ffmpeg_input, run
+
+log = logging.getLogger("rushline.qc.decode")
+
+ANALYSIS_WIDTH = 480  # reduced picture width for per-pixel checks (1/4 of HD)
+IDET_EVERY = 250  # idet sees the first IDET_RUN frames of every IDET_EVERY (10 s at 25 fps)
+IDET_RUN = 50
+AUDIO_BLOCK_S = 0.5  # audio handed to the checks in blocks of this length
+
+FrameSink = Callable[[int, np.ndarray], None]  # (frame index, planes (3, h, w))
+AudioSink = Callable[[np.ndarray], None]  # (frames, channels) float32
+
+
+@dataclass
+class AudioStreamInfo:
+    index: int  # among audio streams, 0-based, in file order
+    sample_rate: int | None
+    layout: str  # "stereo", "mono", "8 channels", "0 channels"...
+
+
+@dataclass
+class StreamLayout:
+    """What ffmpeg will decode, read from its own view of the file (so -map indexes match)."""
+
+    path: str
+    duration_s: float | None = None
+    has_video: bool = False
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    pix_fmt: str | None = None
+    bit_depth: int = 8
+    full_range: bool = False
+    field_order: str | None = None  # "progressive", "tff", "bff" or None (not declared)
+    video_is_still: bool = False  # cover art, a single image
+    matrix: str | None = None  # "bt709", "bt601" when the stream says so
+    audio: list[AudioStreamInfo] = field(default_factory=list)
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio)
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (Video|Audio|Data|Subtitle)")
+_SIZE = re.compile(r", (\d{2,5})x(\d{2,5})[, ]")
+_FPS = re.compile(r", ([\d.]+)(k?) (?:fps|tbr)")
+_PIXFMT = re.compile(r"Video: [^,]+(?:\([^)]*\))*[^,]*, ([a-z0-9_]+)(\(([^)]*)\))?")
+_RATE = re.compile(r", (\d+) Hz, ([^,]+)")
+
+
+def probe_layout(path: str | os.PathLike[str]) -> StreamLayout:
+    """Read the stream layout from ffmpeg's header dump (no decoding).
+
+    Raises MediaError when ffmpeg cannot open the file or finds no audio or video in it.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p}: file not found", path=p, hint="check the path")
+    res = run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_input(p)],
+        what="reading the streams of",
+        path=p,
+        check=False,
+    )
+    text = res.stderr
+    lay = StreamLayout(path=str(p))
+    if "Input #0" not in text:
+        last = text.strip().splitlines()[-1] if text.strip() else "no output"
+        last = last.replace(ffmpeg_input(p), str(p))
+        raise MediaError(
+            f"{p}: not a readable audio or video file ({last})",
+            path=p,
+            hint="check that the copy is complete and that this is really a media file",
+        )
+    m = _DURATION.search(text)
+    if m:
+        lay.duration_s = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    audio_index = 0
+    for line in text.splitlines():
+        sm = _STREAM.search(line)
+        if not sm:
+            continue
+        kind = sm.group(2)
+        if kind == "Video" and not lay.has_video:
+            if "(attached pic)" in line:
+                continue  # cover art in an audio file is not programme picture
+            lay.has_video = True
+            size = _SIZE.search(line)
+            if size:
+                lay.width, lay.height = int(size.group(1)), int(size.group(2))
+            fps = _FPS.search(line)
+            if fps:
+                lay.fps = float(fps.group(1)) * (1000 if fps.group(2) else 1)
+            pm = _PIXFMT.search(line)
+            if pm:
+                lay.pix_fmt = pm.group(1)
+                extra = pm.group(3) or ""
+                lay.full_range = "pc" in extra.split(", ") or lay.pix_fmt.startswith("yuvj")
+                if "progressive" in extra:
+                    lay.field_order = "progressive"
+                elif "top coded first" in extra or "bottom first" in extra:
+                    lay.field_order = "bff"  # "top coded first (swapped)" displays bottom first
+                elif "top first" in extra or "bottom coded first" in extra:
+                    lay.field_order = "tff"
+                lay.bit_depth = _bit_depth(lay.pix_fmt)
+                if "bt709" in extra:
+                    lay.matrix = "bt709"
+                elif "smpte170m" in extra or "bt470bg" in extra:
+                    lay.matrix = "bt601"
+        elif kind == "Audio":
+            rm = _RATE.search(line)
+            lay.audio.append(
+                AudioStreamInfo(
+                    index=audio_index,
+                    sample_rate=int(rm.group(1)) if rm else None,
+                    layout=rm.group(2).strip() if rm else "unknown",
+                )
+            )
+            audio_index += 1
+    if not lay.has_video and not lay.audio:
+        raise MediaError(
+            f"{p}: ffmpeg finds no audio or video stream in this file",
+            path=p,
+            hint="check that this is the programme file and that the copy is complete",
+        )
+    if lay.has_video and not (lay.width and lay.height):
+        raise MediaError(f"{p}: the video stream has no picture size", path=p)
+    return lay
+
+
+def _bit_depth(pix_fmt: str) -> int:
+    for depth in (16, 14, 12, 10, 9):
+        if f"p{depth}" in pix_fmt or f"{depth}le" in pix_fmt or f"{depth}be" in pix_fmt:
+            return 8 if depth == 9 else min(depth, 16)
+    return 8
+
+
+def analysis_size(width: int, height: int) -> tuple[int, int]:
+    """Reduced picture size: ANALYSIS_WIDTH wide at most, even dimensions, same aspect."""
+    if width <= ANALYSIS_WIDTH:
+        w, h = width, height
+    else:
+        w = ANALYSIS_WIDTH
+        h = round(height * ANALYSIS_WIDTH / width)
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+@dataclass
+class DecodeStats:
+    """What the pass saw: decoded amounts, idet evidence and ffmpeg's complaints."""
+
+    frames: int = 0
+    audio_frames: int = 0
+    sample_rate: int | None = None
+    channels: int = 0
+    analysis_width: int | None = None
+    analysis_height: int | None = None
+    idet: dict[str, int] = field(default_factory=dict)  # multi-frame: tff, bff, progressive...
+    decode_errors: int = 0
+    stderr_tail: list[str] = field(default_factory=list)
+    returncode: int = 0
+    cmd: list[str] = field(default_factory=list)
+
+
+_IDET = re.compile(
+    r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+) Undetermined:\s*(\d+)"
+)
+_ERRORISH = re.compile(r"error|invalid|corrupt|concealing|missing|truncat", re.IGNORECASE)
+
+
+def decode_pass(
+    layout: StreamLayout,
+    *,
+    on_frame: FrameSink | None,
+    on_audio: AudioSink | None,
+    on_audio_format: Callable[[int, int], None] | None = None,
+    interlace_evidence: bool = True,
+) -> DecodeStats:
+    """Decode the file once, handing reduced frames and merged audio to the sinks.
+
+    `on_audio_format(sample_rate, channels)` is called once before the first audio block.
+    Exceptions raised inside a sink stop ffmpeg and are re-raised here.
+    """
+    path = Path(layout.path)
+    want_video = on_frame is not None and layout.has_video
+    want_audio = on_audio is not None and layout.has_audio
+    if not (want_video or want_audio):
+        return DecodeStats()
+    stats = DecodeStats()
+    graph: list[str] = []
+    out_args: list[str] = []
+    vbytes = 0
+    dtype: type[np.unsignedinteger] = np.uint8
+    aw = ah = 0
+    if want_video:
+        assert layout.width and layout.height
+        aw, ah = analysis_size(layout.width, layout.height)
+        stats.analysis_width, stats.analysis_height = aw, ah
+        depth = layout.bit_depth
+        fmt = "yuv444p" if depth <= 8 else f"yuv444p{min(depth, 16)}le"
+        if depth > 8 and depth not in (10, 12, 16):
+            fmt = "yuv444p16le"
+        dtype = np.uint8 if depth <= 8 else np.uint16
+        vbytes = aw * ah * 3 * np.dtype(dtype).itemsize
+        # Area averaging is the low-pass that R103's 1 % rule assumes; it also calms noise.
+        scale = f"scale={aw}:{ah}:flags=area,format={fmt}"
+        if interlace_evidence and layout.height >= 2:
+            idet_w = max(2, (layout.width // 4) // 2 * 2)
+            graph.append(
+                f"[0:v:0]split=2[qcv][qci];[qcv]{scale}[vout];"
+                f"[qci]select='lt(mod(n\\,{IDET_EVERY})\\,{IDET_RUN})',"
+                f"scale={idet_w}:ih:flags=neighbor,format=gray,idet,nullsink"
+            )
+        else:
+            graph.append(f"[0:v:0]{scale}[vout]")
+        out_args += ["-map", "[vout]", "-f", "rawvideo", "pipe:1"]
+    afd_r = afd_w = -1
+    if want_audio:
+        rates = [a.sample_rate for a in layout.audio if a.sample_rate]
+        rate = max(set(rates), key=rates.count) if rates else 48000
+        labels = []
+        for a in layout.audio:
+            label = f"qca{a.index}"
+            if a.sample_rate and a.sample_rate != rate:
+                graph.append(f"[0:a:{a.index}]aresample={rate}[{label}]")
+            else:
+                graph.append(f"[0:a:{a.index}]anull[{label}]")
+            labels.append(f"[{label}]")
+        if len(labels) == 1:
+            graph.append(f"{labels[0]}aformat=sample_fmts=flt[aout]")
+        else:
+            graph.append(f"{''.join(labels)}amerge=inputs={len(labels)}[aout]")
+        afd_r, afd_w = os.pipe()
+        out_args += ["-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav", f"pipe:{afd_w}"]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-v",
+        "info",
+        "-i",
+        ffmpeg_input(path),
+        "-filter_complex",
+        ";".join(graph),
+        *out_args,
+    ]
+    stats.cmd = cmd
+    log.info("run: %s", shlex.join(cmd))
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if want_video else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(afd_w,) if want_audio else (),
+        )
+    except FileNotFoundError as exc:
+        raise ToolNotFoundError(f"cannot start ffmpeg: {exc.strerror}") from exc
+    finally:
+        if afd_w >= 0:
+            os.close(afd_w)  # the child holds its copy; EOF arrives when ffmpeg exits
+
+    failures: list[BaseException] = []
+    tail: deque[str] = deque(maxlen=40)
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            mi = _IDET.search(line)
+            if mi:
+                keys = ("tff", "bff", "progressive", "undetermined")
+                stats.idet = {k: int(v) for k, v in zip(keys, mi.groups(), strict=True)}
+            elif _ERRORISH.search(line) and not line.lstrip().startswith(("Stream", "Input")):
+                stats.decode_errors += 1
+            tail.append(line)
+
+    def read_video() -> None:
+        assert proc.stdout is not None and on_frame is not None
+        buf = bytearray(vbytes)
+        view = memoryview(buf)
+        index = 0
+        try:
+            while _read_exact(proc.stdout, view):
+                planes = np.frombuffer(buf, dtype=dtype).reshape(3, ah, aw)
+                on_frame(index, planes)
+                index += 1
+        except BaseException as exc:  # a sink failed: stop ffmpeg, report it from the caller
+            failures.append(exc)
+            proc.kill()
+        finally:
+            stats.frames = index
+            _drain(proc.stdout)
+
+    def read_audio() -> None:
+        assert on_audio is not None
+        with os.fdopen(afd_r, "rb", buffering=1 << 20) as fh:
+            try:
+                rate, channels = _read_wav_header(fh)
+                stats.sample_rate, stats.channels = rate, channels
+                if on_audio_format is not None:
+                    on_audio_format(rate, channels)
+                if channels <= 0:
+                    _drain(fh)
+                    return
+                frame_bytes = 4 * channels
+                block = max(1, int(rate * AUDIO_BLOCK_S)) * frame_bytes
+                pending = b""
+                while True:
+                    chunk = fh.read(block)
+                    if not chunk:
+                        break
+                    if pending:
+                        chunk = pending + chunk
+                    usable = len(chunk) - len(chunk) % frame_bytes
+                    pending = chunk[usable:]
+                    if usable:
+                        samples = np.frombuffer(chunk[:usable], dtype="<f4").reshape(-1, channels)
+                        stats.audio_frames += samples.shape[0]
+                        on_audio(samples)
+            except BaseException as exc:
+                failures.append(exc)
+                proc.kill()
+                _drain(fh)
+
+    threads = [threading.Thread(target=read_stderr, name="qc-ffmpeg-stderr", daemon=True)]
+    if want_video:
+        threads.append(threading.Thread(target=read_video, name="qc-video", daemon=True))
+    if want_audio:
+        threads.append(threading.Thread(target=read_audio, name="qc-audio", daemon=True))
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            t.join()
+    finally:
+        stats.returncode = proc.wait()
+    stats.stderr_tail = list(tail)
+    if failures:
+        raise failures[0]
+    if stats.returncode != 0:
+        detail = "; ".join(_useful_lines(stats.stderr_tail, path)[-3:])
+        raise MediaError(
+            f"{path}: ffmpeg could not decode the file (exit {stats.returncode}): {detail}",
+            path=path,
+            hint="the file is damaged or not a supported format; re-export or re-copy it",
+        )
+    return stats
+
+
+def _useful_lines(lines: list[str], path: Path) -> list[str]:
+    out = []
+    for line in lines:
+        if _ERRORISH.search(line):
+            out.append(line.replace(ffmpeg_input(path), str(path)).strip())
+    return out or [lines[-1].strip()] if lines else out
+
+
+def _read_exact(fh: BinaryIO, view: memoryview) -> bool:
+    """Fill `view` from `fh`; False at a clean end of stream (a partial last frame is dropped)."""
+    got = 0
+    n = len(view)
+    while got < n:
+        k = fh.readinto(view[got:])  # type: ignore[attr-defined]
+        if not k:
+            return False
+        got += k
+    return True
+
+
+def _drain(fh: BinaryIO) -> None:
+    try:
+        while fh.read(1 << 20):
+            pass
+    except (OSError, ValueError):
+        pass
+
+
+def _read_wav_header(fh: BinaryIO) -> tuple[int, int]:
+    """Parse the RIFF/WAVE header ffmpeg writes on a pipe; returns (sample rate, channels).
+
+    Reading ffmpeg's own header means we never guess how many channels `amerge` produced.
+    """
+    head = _read_n(fh, 12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        raise MediaError("the audio could not be decoded (no WAV header from ffmpeg)")
+    rate = channels = 0
+    while True:
+        ch = _read_n(fh, 8)
+        if len(ch) < 8:
+            raise MediaError("the audio could not be decoded (no audio data from ffmpeg)")
+        cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
+        if cid == b"data":
+            return rate, channels
+        body = _read_n(fh, size + (size & 1))
+        if cid == b"fmt ":
+            channels, rate = struct.unpack("<HI", body[2:8])
+
+
+def _read_n(fh: BinaryIO, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = fh.read(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -1,0 +1,637 @@
+"""Picture checks: black, freeze (and still cards), EBU R103 levels/gamut, flashes, interlace.
+
+`PictureAnalysis` is fed the reduced frames of the one decode pass and keeps a few numbers per
+frame (a 1-hour programme at 25 fps is 90 000 rows: small). The checks below turn those series
+into findings with the profile's limits.
+
+Working on the reduced (area-averaged, ~480 px wide) picture is deliberate: black, freeze and
+flash areas are fractions of the screen and do not change; for levels the averaging acts as the
+low-pass filter EBU R103 asks for before counting pixels, but it also hides isolated
+single-pixel excursions, which the 1 % rule ignores anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.profiles import PictureSpec, Profile
+from pipeline.qc.decode import StreamLayout
+from pipeline.qc.findings import Finding, Severity
+from pipeline.qc.registry import Measured, qc_check
+
+# A frame is black only if its dark pixels sit within this fraction of the nominal range above
+# black (1.5 % ≈ 3 codes in 8 bit). The profile's luma_threshold (ffmpeg blackdetect's
+# pixel rule, 10 % by default) alone would call a night scene at luma 18-25 black.
+NEAR_BLACK = 0.015
+# A static run entered through a change this large (mean |ΔY| over the picture) starts at a
+# cut: a still card or graphic, not a frozen moving picture.
+CUT_DIFF = 0.06
+# BT.1702 / Ofcom: a display of 200 cd/m²; a transition is a change of ≥ 20 cd/m² where the
+# darker state is below 160 cd/m².
+DISPLAY_CD_M2 = 200.0
+FLASH_DELTA_CD_M2 = 20.0
+FLASH_DARK_BELOW_CD_M2 = 160.0
+RED_DELTA = 20.0  # W3C/Ofcom red transition: change of (R-G-B)*320 above 20
+MAX_THUMBNAILS = 300
+MAX_SEGMENT_FINDINGS = 20  # per check; beyond, one summary finding says how many more
+
+
+def _sev(value: str) -> Severity:
+    return Severity(value)
+
+
+@dataclass
+class Segment:
+    start: int  # first frame
+    end: int  # one past the last frame
+
+    def seconds(self, fps: float) -> tuple[float, float]:
+        return round(self.start / fps, 3), round(self.end / fps, 3)
+
+
+def runs(mask: np.ndarray) -> list[Segment]:
+    """Runs of True in a boolean array as half-open frame ranges."""
+    if mask.size == 0:
+        return []
+    m = np.concatenate(([False], mask.astype(bool), [False]))
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return [Segment(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+@dataclass
+class PictureAnalysis:
+    """Per-frame picture measurements from the reduced frames of the decode pass."""
+
+    layout: StreamLayout
+    spec: PictureSpec
+    fps: float
+    black_frac: list[float] = field(default_factory=list)
+    dark_level: list[float] = field(default_factory=list)  # NaN unless nearly all pixels dark
+    mean_luma: list[float] = field(default_factory=list)  # 0..1 of nominal range
+    diff: list[float] = field(default_factory=list)  # mean |ΔY| / code range, vs previous frame
+    luma_oor: list[float] = field(default_factory=list)  # fraction of pixels outside R103 luma
+    rgb_oor: list[float] = field(default_factory=list)  # fraction outside R103 RGB gamut
+    flash_dir: list[int] = field(default_factory=list)  # +1 up, -1 down, 0 none (luminance)
+    red_dir: list[int] = field(default_factory=list)  # same for saturated red
+    flash_area: list[float] = field(default_factory=list)
+    thumbnails: dict[int, np.ndarray] = field(default_factory=dict)  # frame -> RGB uint8
+
+    def __post_init__(self) -> None:
+        depth = self.layout.bit_depth
+        scale = float(1 << (depth - 8))
+        self.code_max = float((1 << depth) - 1)
+        if self.layout.full_range:
+            self.black, self.range_y = 0.0, self.code_max
+            self.mid, self.range_c = float(1 << (depth - 1)), self.code_max
+        else:
+            self.black, self.range_y = 16.0 * scale, 219.0 * scale
+            self.mid, self.range_c = 128.0 * scale, 224.0 * scale
+        self.black_code = self.black + self.spec.black.luma_threshold * self.range_y
+        self.noise = 10 ** (self.spec.freeze.noise_db / 20.0)
+        # The stream's matrix when tagged; untagged SD is BT.601, everything else BT.709.
+        sd = (self.layout.height or 1080) < 720
+        if self.layout.matrix == "bt601" or (self.layout.matrix is None and sd):
+            self.matrix = (1.402, 0.344136, 0.714136, 1.772)
+        else:
+            self.matrix = (1.5748, 0.187324, 0.468124, 1.8556)
+        codes = np.arange(int(self.code_max) + 1, dtype=np.float64)
+        yn = np.clip((codes - self.black) / self.range_y, 0.0, 1.0)
+        # Relative luminance on the reference display, from luma with a 2.2 display gamma:
+        # a look-up table keeps the per-frame cost at one gather.
+        self.lum_lut = (DISPLAY_CD_M2 * yn**2.2).astype(np.float32)
+        self._prev_y: np.ndarray | None = None
+        self._prev_lum: np.ndarray | None = None
+        self._prev_red: np.ndarray | None = None
+        self._state: tuple[bool, bool, bool, int] = (False, False, False, 0)
+
+    # --- per frame ---------------------------------------------------------------------------
+
+    def feed(self, index: int, planes: np.ndarray) -> None:
+        """Measure one reduced frame (planes Y, Cb, Cr at the source bit depth)."""
+        y = planes[0]
+        n = y.size
+        black_frac = np.count_nonzero(y <= self.black_code) / n
+        dark = math.nan
+        if black_frac >= self.spec.black.picture_ratio:
+            dark = float(y[y <= self.black_code].mean() - self.black) / self.range_y
+        self.black_frac.append(black_frac)
+        self.dark_level.append(dark)
+        yi = y.astype(np.int32)
+        self.mean_luma.append((float(yi.mean()) - self.black) / self.range_y)
+        if self._prev_y is None:
+            self.diff.append(1.0)  # the first frame is a change from nothing
+        else:
+            self.diff.append(float(np.abs(yi - self._prev_y).mean()) / self.code_max)
+        self._prev_y = yi
+
+        # Levels and gamut (R103): luma −1..103 %, R'G'B' −5..105 % by default.
+        lv = self.spec.levels
+        yn = (y.astype(np.float32) - self.black) * (1.0 / self.range_y)
+        self.luma_oor.append(
+            np.count_nonzero((yn < lv.luma_min_percent / 100) | (yn > lv.luma_max_percent / 100))
+            / n
+        )
+        cb = (planes[1].astype(np.float32) - self.mid) * (1.0 / self.range_c)
+        cr = (planes[2].astype(np.float32) - self.mid) * (1.0 / self.range_c)
+        kr, kgb, kgr, kb = self.matrix
+        r = yn + kr * cr
+        g = yn - kgb * cb - kgr * cr
+        b = yn + kb * cb
+        lo, hi = lv.rgb_min_percent / 100, lv.rgb_max_percent / 100
+        low = np.minimum(np.minimum(r, g), b)
+        high = np.maximum(np.maximum(r, g), b)
+        self.rgb_oor.append(np.count_nonzero((low < lo) | (high > hi)) / n)
+
+        # Flashes: luminance transitions over the screen area.
+        lum = self.lum_lut[y]
+        fdir, area = 0, 0.0
+        if self._prev_lum is not None:
+            delta = lum - self._prev_lum
+            darker_ok = np.minimum(lum, self._prev_lum) < FLASH_DARK_BELOW_CD_M2
+            up = np.count_nonzero((delta >= FLASH_DELTA_CD_M2) & darker_ok) / n
+            down = np.count_nonzero((delta <= -FLASH_DELTA_CD_M2) & darker_ok) / n
+            area = max(up, down)
+            if area >= self.spec.flashes.min_area_ratio:
+                fdir = 1 if up >= down else -1
+        self._prev_lum = lum
+        self.flash_dir.append(fdir)
+        self.flash_area.append(area)
+
+        # Saturated red (on every second pixel: an area fraction does not need more).
+        rdir = 0
+        if self.spec.flashes.red_flashes:
+            sub = (slice(None, None, 2), slice(None, None, 2))
+            crs = cr[sub]
+            # Saturated red needs a strongly positive Cr: without enough such pixels in this
+            # frame and the previous one, no red transition can cover the area (cheap skip).
+            reddish = np.count_nonzero(crs > 0.2) / crs.size
+            red = None
+            if reddish >= self.spec.flashes.min_area_ratio * 0.5 or self._prev_red is not None:
+                rl = np.clip(r[sub], 0, 1) ** 2.2
+                gl = np.clip(g[sub], 0, 1) ** 2.2
+                bl = np.clip(b[sub], 0, 1) ** 2.2
+                total = rl + gl + bl
+                saturated = (rl >= 0.8 * total) & (total > 0)
+                red = np.where(saturated, np.maximum(rl - gl - bl, 0) * 320.0, 0.0)
+                prev = self._prev_red if self._prev_red is not None else np.zeros_like(red)
+                rdelta = red - prev
+                m = rdelta.size
+                rup = np.count_nonzero(rdelta > RED_DELTA) / m
+                rdown = np.count_nonzero(rdelta < -RED_DELTA) / m
+                if max(rup, rdown) >= self.spec.flashes.min_area_ratio and index > 0:
+                    rdir = 1 if rup >= rdown else -1
+                if reddish < self.spec.flashes.min_area_ratio * 0.5:
+                    red = None  # back to no red: the next frame compares against zeros
+            self._prev_red = red
+        self.red_dir.append(rdir)
+
+        # Thumbnails where something starts: the report shows one at each picture finding.
+        is_black = black_frac >= self.spec.black.picture_ratio and dark <= NEAR_BLACK
+        static = self.diff[-1] < self.noise
+        bad_levels = (
+            max(self.luma_oor[-1], self.rgb_oor[-1]) * 100 > lv.max_out_of_range_pixels_percent
+        )
+        state = (is_black, static, bad_levels, fdir or rdir)
+        if state != self._state or index == 0:
+            prev = self._state
+            starts = (
+                index == 0
+                or is_black != prev[0]
+                or (static and not prev[1])
+                or (bad_levels and not prev[2])
+                or (state[3] != 0 and prev[3] == 0)
+            )
+            if starts and len(self.thumbnails) < MAX_THUMBNAILS:
+                self.thumbnails[index] = _thumb(yn, r, g, b)
+            self._state = state
+
+    # --- derived series ------------------------------------------------------------------------
+
+    @property
+    def frames(self) -> int:
+        return len(self.black_frac)
+
+    def black_mask(self) -> np.ndarray:
+        frac = np.asarray(self.black_frac)
+        dark = np.nan_to_num(np.asarray(self.dark_level), nan=1.0)
+        return (frac >= self.spec.black.picture_ratio) & (dark <= NEAR_BLACK)
+
+    def thumbnail_near(self, frame: int, end: int | None = None) -> int | None:
+        """The captured thumbnail closest to `frame`, within [frame, end) when given."""
+        if not self.thumbnails:
+            return None
+        keys = np.fromiter(self.thumbnails.keys(), dtype=np.int64)
+        if end is not None:
+            inside = keys[(keys >= frame) & (keys < max(end, frame + 1))]
+            if inside.size:
+                return int(inside.min())
+        return int(keys[np.argmin(np.abs(keys - frame))])
+
+
+def _thumb(yn: np.ndarray, r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    step = max(1, yn.shape[1] // 240)
+    rgb = np.stack([r[::step, ::step], g[::step, ::step], b[::step, ::step]], axis=-1)
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+# --- checks --------------------------------------------------------------------------------------
+
+
+def _seg_finding(
+    check: str,
+    sev: Severity,
+    message: str,
+    seg: Segment,
+    fps: float,
+    pa: PictureAnalysis,
+    value: object = None,
+    limit: object = None,
+) -> Finding:
+    start, end = seg.seconds(fps)
+    thumb = pa.thumbnail_near(seg.start, seg.end)
+    return Finding(
+        check=check,
+        severity=sev,
+        message=message,
+        start_s=start,
+        end_s=end,
+        value=value,
+        limit=limit,
+        thumbnail=f"frame:{thumb}" if thumb is not None else None,
+    )
+
+
+def _cap(findings: list[Finding], check: str) -> list[Finding]:
+    if len(findings) <= MAX_SEGMENT_FINDINGS:
+        return findings
+    extra = len(findings) - MAX_SEGMENT_FINDINGS
+    kept = findings[:MAX_SEGMENT_FINDINGS]
+    kept.append(
+        Finding(
+            check=check,
+            severity=kept[-1].severity,
+            message=f"{extra} more {check} findings not listed (see measurements)",
+            value=extra,
+        )
+    )
+    return kept
+
+
+def still_runs(pa: PictureAnalysis) -> tuple[list[Segment], list[Segment]]:
+    """Static runs ≥ the freeze minimum, split into still cards (entered at a cut or at the
+    start of the file) and freezes (a moving picture that stops). Black runs are left out."""
+    spec = pa.spec.freeze
+    diff = np.asarray(pa.diff)
+    static = diff < pa.noise
+    black = pa.black_mask()
+    min_frames = max(1, round(spec.min_duration_s * pa.fps))
+    stills, freezes = [], []
+    for seg in runs(static):
+        # the static picture begins one frame before the first frame equal to its predecessor
+        s = Segment(max(seg.start - 1, 0), seg.end)
+        if s.end - s.start < min_frames:
+            continue
+        if black[s.start : s.end].mean() > 0.5:
+            continue  # black is the black check's business
+        entry = diff[s.start] if s.start > 0 else 1.0
+        (stills if entry >= CUT_DIFF else freezes).append(s)
+    return stills, freezes
+
+
+def _programme_bounds(pa: PictureAnalysis) -> tuple[int, int]:
+    """First and one-past-last frame of programme: not black and not a still card run from
+    the head (bars, slate, countdown) or to the tail."""
+    n = pa.frames
+    filler = pa.black_mask().copy()
+    stills, _ = still_runs(pa)
+    for s in stills:
+        filler[s.start : s.end] = True
+    content = np.flatnonzero(~filler)
+    if content.size == 0:
+        return n, n
+    return int(content[0]), int(content[-1]) + 1
+
+
+@qc_check("black", domain="picture", enabled=lambda p: p.picture.black.enabled)
+def check_black(m: Measured, profile: Profile) -> list[Finding]:
+    """Black at the head (before programme), tail (after) and unexpected mid-programme black."""
+    pa = m.picture
+    assert pa is not None
+    spec = profile.picture.black
+    fps = pa.fps
+    mask = pa.black_mask()
+    first, last = _programme_bounds(pa)
+    min_frames = max(1, round(spec.min_duration_s * fps))
+    segs = [s for s in runs(mask) if s.end - s.start >= min_frames]
+    m.measurements["black"] = [
+        {
+            "start_s": s.seconds(fps)[0],
+            "end_s": s.seconds(fps)[1],
+            "duration_s": round((s.end - s.start) / fps, 3),
+            "where": "head" if s.end <= first else "tail" if s.start >= last else "programme",
+        }
+        for s in segs
+    ]
+    sev = _sev(spec.severity)
+    out: list[Finding] = []
+    for s in segs:
+        dur = (s.end - s.start) / fps
+        if s.end <= first:
+            if dur > spec.head_allowed_s:
+                out.append(
+                    _seg_finding(
+                        "black.head",
+                        sev,
+                        f"{dur:.2f} s of black before the programme; {spec.head_allowed_s:g} s "
+                        "allowed",
+                        s,
+                        fps,
+                        pa,
+                        round(dur, 3),
+                        spec.head_allowed_s,
+                    )
+                )
+        elif s.start >= last:
+            if dur > spec.tail_allowed_s:
+                out.append(
+                    _seg_finding(
+                        "black.tail",
+                        sev,
+                        f"{dur:.2f} s of black after the programme; {spec.tail_allowed_s:g} s "
+                        "allowed",
+                        s,
+                        fps,
+                        pa,
+                        round(dur, 3),
+                        spec.tail_allowed_s,
+                    )
+                )
+        else:
+            out.append(
+                _seg_finding(
+                    "black",
+                    sev,
+                    f"{dur:.2f} s of black inside the programme",
+                    s,
+                    fps,
+                    pa,
+                    round(dur, 3),
+                    spec.min_duration_s,
+                )
+            )
+    if pa.frames and mask.all():
+        out.append(
+            Finding(
+                check="black",
+                severity=Severity.ERROR,
+                message="the whole picture is black",
+                start_s=0.0,
+                end_s=round(pa.frames / fps, 3),
+            )
+        )
+    return _cap(out, "black")
+
+
+@qc_check("freeze", domain="picture", enabled=lambda p: p.picture.freeze.enabled)
+def check_freeze(m: Measured, profile: Profile) -> list[Finding]:
+    """A moving picture that stops for ≥ min_duration (still cards are reported as info)."""
+    pa = m.picture
+    assert pa is not None
+    spec = profile.picture.freeze
+    fps = pa.fps
+    stills, freezes = still_runs(pa)
+    m.measurements["freeze"] = [
+        {"start_s": s.seconds(fps)[0], "end_s": s.seconds(fps)[1], "kind": "freeze"}
+        for s in freezes
+    ]
+    m.measurements["still"] = [
+        {"start_s": s.seconds(fps)[0], "end_s": s.seconds(fps)[1], "kind": "still"} for s in stills
+    ]
+    out = []
+    for s in freezes:
+        dur = (s.end - s.start) / fps
+        out.append(
+            _seg_finding(
+                "freeze",
+                _sev(spec.severity),
+                f"picture frozen for {dur:.2f} s after movement",
+                s,
+                fps,
+                pa,
+                round(dur, 3),
+                spec.min_duration_s,
+            )
+        )
+    for s in stills:
+        dur = (s.end - s.start) / fps
+        out.append(
+            _seg_finding(
+                "freeze.still",
+                Severity.INFO,
+                f"still picture for {dur:.2f} s (card, slate or graphic entered at a cut): "
+                "not a freeze",
+                s,
+                fps,
+                pa,
+                round(dur, 3),
+                spec.min_duration_s,
+            )
+        )
+    return _cap(out, "freeze")
+
+
+@qc_check("levels", domain="picture", enabled=lambda p: p.picture.levels.enabled)
+def check_levels(m: Measured, profile: Profile) -> list[Finding]:
+    """EBU R103: more than 1 % of a frame's pixels outside the luma or RGB gamut limits."""
+    pa = m.picture
+    assert pa is not None
+    spec = profile.picture.levels
+    fps = pa.fps
+    luma = np.asarray(pa.luma_oor) * 100
+    rgb = np.asarray(pa.rgb_oor) * 100
+    limit = spec.max_out_of_range_pixels_percent
+    m.measurements["levels"] = {
+        "max_luma_out_of_range_percent": round(float(luma.max(initial=0)), 3),
+        "max_rgb_out_of_range_percent": round(float(rgb.max(initial=0)), 3),
+        "frames_over_limit": int(np.count_nonzero((luma > limit) | (rgb > limit))),
+        "analysis": f"{m.decode.analysis_width}x{m.decode.analysis_height} area-averaged",
+    }
+    out = []
+    for name, series, rng in (
+        ("levels.luma", luma, f"{spec.luma_min_percent:g}..{spec.luma_max_percent:g} %"),
+        ("levels.gamut", rgb, f"R'G'B' {spec.rgb_min_percent:g}..{spec.rgb_max_percent:g} %"),
+    ):
+        for s in _merge(runs(series > limit), gap=round(fps)):
+            worst = float(series[s.start : s.end].max())
+            what = "luma" if name == "levels.luma" else "colour"
+            out.append(
+                _seg_finding(
+                    name,
+                    _sev(spec.severity),
+                    f"{worst:.1f} % of the picture outside the {what} range {rng} (EBU R103 "
+                    f"allows {limit:g} %)",
+                    s,
+                    fps,
+                    pa,
+                    round(worst, 2),
+                    limit,
+                )
+            )
+    return _cap(out, "levels")
+
+
+def _merge(segs: list[Segment], gap: int) -> list[Segment]:
+    out: list[Segment] = []
+    for s in segs:
+        if out and s.start - out[-1].end <= gap:
+            out[-1] = Segment(out[-1].start, s.end)
+        else:
+            out.append(s)
+    return out
+
+
+def flash_times(directions: list[int], fps: float) -> list[tuple[int, int]]:
+    """Flashes as (first, second transition frame): two opposing transitions in a row, less
+    than a second apart (two cuts minutes apart are not a flash)."""
+    out = []
+    prev, prev_at = 0, 0
+    win = max(1, round(fps))
+    for i, d in enumerate(directions):
+        if d == 0:
+            continue
+        if prev and d == -prev and i - prev_at < win:
+            out.append((prev_at, i))
+            prev = 0  # a flash is a pair: the next pair starts afresh
+        else:
+            prev, prev_at = d, i
+    return out
+
+
+def _flash_segments(
+    flashes: list[tuple[int, int]], fps: float, limit: float
+) -> tuple[list[Segment], int]:
+    """Spans where more than `limit` flashes complete within one second; and the worst count."""
+    ends = np.asarray([e for _, e in flashes], dtype=np.int64)
+    win = max(1, round(fps))
+    bad: list[Segment] = []
+    worst = 0
+    for i in range(ends.size):
+        j = int(np.searchsorted(ends, ends[i] + win, side="left"))
+        count = j - i
+        worst = max(worst, count)
+        if count > limit:
+            bad.append(Segment(flashes[i][0], int(ends[j - 1]) + 1))
+    return _merge(bad, gap=0), worst
+
+
+@qc_check("flashes", domain="picture", enabled=lambda p: p.picture.flashes.enabled)
+def check_flashes(m: Measured, profile: Profile) -> list[Finding]:
+    """Photosensitive epilepsy (ITU-R BT.1702, Ofcom): > 3 flashes in any second over ≥ 25 %
+    of the screen, for luminance and for saturated red."""
+    pa = m.picture
+    assert pa is not None
+    spec = profile.picture.flashes
+    fps = pa.fps
+    out = []
+    series = [("flashes", pa.flash_dir, "luminance")]
+    if spec.red_flashes:
+        series.append(("flashes.red", pa.red_dir, "saturated red"))
+    meas: dict[str, object] = {}
+    for name, dirs, what in series:
+        times = flash_times(dirs, fps)
+        segs, worst = _flash_segments(times, fps, spec.max_flashes_per_second)
+        meas[what.replace(" ", "_")] = {
+            "flashes": len(times),
+            "max_per_second": worst,
+            "spans": [{"start_s": s.seconds(fps)[0], "end_s": s.seconds(fps)[1]} for s in segs],
+        }
+        for s in segs:
+            out.append(
+                _seg_finding(
+                    name,
+                    _sev(spec.severity),
+                    f"{what} flashing at up to {worst} flashes per second over "
+                    f"≥ {spec.min_area_ratio:.0%} of the screen (limit "
+                    f"{spec.max_flashes_per_second:g}/s, ITU-R BT.1702)",
+                    s,
+                    fps,
+                    pa,
+                    worst,
+                    spec.max_flashes_per_second,
+                )
+            )
+    m.measurements["flashes"] = meas
+    return _cap(out, "flashes")
+
+
+@qc_check("interlace", domain="picture", enabled=lambda p: p.picture.interlace.enabled)
+def check_interlace(m: Measured, profile: Profile) -> list[Finding]:
+    """Declared scan type / field order against ffmpeg idet evidence from the same pass."""
+    idet = m.decode.idet
+    declared = m.layout.field_order
+    if m.asset is not None and m.asset.video:
+        v = m.asset.video[0]
+        if v.scan_type == "progressive":
+            declared = "progressive"
+        elif v.field_order in ("tff", "bff"):
+            declared = v.field_order
+    tff, bff = idet.get("tff", 0), idet.get("bff", 0)
+    prog = idet.get("progressive", 0)
+    decided = tff + bff + prog
+    evidence = "unknown"
+    if decided >= 10:
+        if tff + bff > prog:
+            # Real interlaced motion has one field order; idet calling both about equally
+            # often is fooled by fine moving detail (seen on synthetic test patterns).
+            if max(tff, bff) >= 3 * min(tff, bff):
+                evidence = "tff" if tff >= bff else "bff"
+            else:
+                evidence = "ambiguous"
+        else:
+            evidence = "progressive"
+    m.measurements["interlace"] = {
+        "declared": declared,
+        "evidence": evidence,
+        "idet_frames": idet,
+    }
+    sev = _sev(profile.picture.interlace.severity)
+    out: list[Finding] = []
+    if evidence in ("unknown", "ambiguous"):
+        return out
+    if declared in (None, "progressive") and evidence in ("tff", "bff"):
+        out.append(
+            Finding(
+                check="interlace",
+                severity=sev,
+                message=f"the picture shows interlaced motion ({evidence.upper()} fields) but the "
+                f"file declares {declared or 'no scan type'}: combing on progressive displays",
+                value=evidence,
+                limit=declared,
+            )
+        )
+    elif declared in ("tff", "bff") and evidence in ("tff", "bff") and declared != evidence:
+        out.append(
+            Finding(
+                check="interlace.field_order",
+                severity=sev,
+                message=f"field order declared {declared.upper()} but the motion says "
+                f"{evidence.upper()}: judder on interlaced displays",
+                value=evidence,
+                limit=declared,
+            )
+        )
+    elif declared in ("tff", "bff") and evidence == "progressive":
+        out.append(
+            Finding(
+                check="interlace",
+                severity=Severity.INFO,
+                message=f"declared interlaced ({declared.upper()}) with progressive content "
+                "(PsF or film-originated): fine for broadcast",
+                value=evidence,
+                limit=declared,
+            )
+        )
+    return out

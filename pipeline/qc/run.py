@@ -1,0 +1,266 @@
+"""QC a file against a profile: one decode pass, then every check the profile turns on.
+
+A QC failure is a finding; only what stops us from measuring (unreadable, truncated, no audio
+for a loudness profile, variable frame rate...) becomes an error result (verdict "error",
+exit 2), and a batch always goes on with the next file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import MediaError, RushlineError
+from pipeline.profiles import Profile
+from pipeline.qc.decode import decode_pass, probe_layout
+from pipeline.qc.findings import Finding, QCResult, Severity, Verdict, verdict_of
+from pipeline.qc.registry import Measured, checks_for
+from pipeline.tools import tool_versions
+
+log = logging.getLogger("rushline.qc")
+
+TRUNCATION_TOLERANCE = 0.97  # decoded less than this share of the declared duration: truncated
+
+
+def exit_code_for(results: Iterable[QCResult]) -> int:
+    """0 all pass (or warn), 1 any fail, 2 any file could not be measured."""
+    verdicts = {r.verdict for r in results}
+    if Verdict.ERROR in verdicts:
+        return 2
+    if Verdict.FAIL in verdicts:
+        return 1
+    return 0
+
+
+def qc_file(
+    path: str | os.PathLike[str],
+    profile: Profile,
+    *,
+    thumbnails_dir: str | os.PathLike[str] | None = None,
+    tools: dict[str, str | None] | None = None,
+) -> QCResult:
+    """QC one file against `profile`. Never raises for a bad file: see QCResult.error.
+
+    With `thumbnails_dir`, a JPEG is written there for each picture finding and the finding's
+    `thumbnail` is `<dir name>/<file>`: relative to the folder that holds `thumbnails_dir`,
+    where the HTML report goes.
+    """
+    started = time.monotonic()
+    p = Path(path)
+    tools = tools if tools is not None else tool_versions()
+    try:
+        result = _qc(p, profile, thumbnails_dir=thumbnails_dir, tools=tools)
+    except RushlineError as exc:
+        log.info("%s: could not measure: %s", p, exc)
+        result = QCResult(
+            file=str(p),
+            profile=profile.name,
+            verdict=Verdict.ERROR,
+            error=str(exc),
+            tools=tools,
+        )
+    except Exception as exc:  # a bug must not stop the batch; the log keeps the traceback
+        log.exception("internal error while checking %s", p)
+        result = QCResult(
+            file=str(p),
+            profile=profile.name,
+            verdict=Verdict.ERROR,
+            error=f"{p}: internal error while checking ({type(exc).__name__}: {exc}); "
+            "please report it with the --debug log",
+            tools=tools,
+        )
+    result.elapsed_s = round(time.monotonic() - started, 3)
+    return result
+
+
+def qc_files(
+    paths: Iterable[str | os.PathLike[str]],
+    profile: Profile,
+    *,
+    thumbnails_root: str | os.PathLike[str] | None = None,
+) -> list[QCResult]:
+    """QC several files one after the other (each decode already uses every core)."""
+    tools = tool_versions()
+    out = []
+    for path in paths:
+        thumbs = None
+        if thumbnails_root is not None:
+            thumbs = Path(thumbnails_root) / f"{Path(path).name}_thumbs"
+        out.append(qc_file(path, profile, thumbnails_dir=thumbs, tools=tools))
+    return out
+
+
+def _probe_asset(p: Path) -> Any:
+    try:
+        from pipeline.probe import probe_file
+    except ImportError:  # probe is optional for the picture/sound checks
+        return None
+    return probe_file(p)
+
+
+def _qc(
+    p: Path,
+    profile: Profile,
+    *,
+    thumbnails_dir: str | os.PathLike[str] | None,
+    tools: dict[str, str | None],
+) -> QCResult:
+    from pipeline.qc.picture import PictureAnalysis
+    from pipeline.qc.sound import SoundAnalysis, require_audio_for
+
+    layout = probe_layout(p)
+    asset = _probe_asset(p)
+    if asset is not None and asset.video and (asset.video[0].frame_rate_mode or "") == "VFR":
+        raise MediaError(
+            f"{p}: variable frame rate video; frame-accurate QC needs a constant frame rate",
+            path=p,
+            hint="conform the file to a constant frame rate first (the edit's export settings, "
+            "or ffmpeg -fps_mode cfr -r <rate>)",
+        )
+    for a in layout.audio:
+        if a.layout.startswith("0 channels"):
+            raise MediaError(
+                f"{p}: audio stream {a.index + 1} declares 0 channels; nothing to measure",
+                path=p,
+                hint="the recorder or export wrote a broken header; re-export the audio",
+            )
+    if profile.loudness is not None and not layout.has_audio:
+        require_audio_for(profile, 0, str(p))
+    has_picture = layout.has_video and not layout.video_is_still
+    fps = layout.fps or (asset.video[0].frame_rate if asset is not None and asset.video else None)
+    if has_picture and not fps:
+        raise MediaError(f"{p}: the video has no frame rate", path=p)
+
+    picture = (
+        PictureAnalysis(layout=layout, spec=profile.picture, fps=float(fps or 25.0))
+        if has_picture
+        else None
+    )
+    holder: dict[str, SoundAnalysis] = {}
+
+    def on_audio_format(rate: int, channels: int) -> None:
+        if channels <= 0:
+            raise MediaError(
+                f"{p}: the audio stream has 0 channels; nothing to measure",
+                path=p,
+                hint="re-export the file with its audio channels",
+            )
+        holder["sound"] = SoundAnalysis(profile=profile, sample_rate=rate, channels=channels)
+
+    def on_audio(block: Any) -> None:
+        holder["sound"].feed(block)
+
+    stats = decode_pass(
+        layout,
+        on_frame=picture.feed if picture is not None else None,
+        on_audio=on_audio if layout.has_audio else None,
+        on_audio_format=on_audio_format,
+    )
+    sound = holder.get("sound")
+    if sound is not None:
+        sound.finish()
+        sound.close_clipping()
+    if layout.has_audio and sound is None:
+        raise MediaError(f"{p}: the audio could not be decoded", path=p)
+    if picture is not None and picture.frames == 0:
+        raise MediaError(
+            f"{p}: no picture could be decoded",
+            path=p,
+            hint="the file is damaged or truncated; copy it again from the source",
+        )
+    decoded = max(
+        (picture.frames / picture.fps) if picture is not None else 0.0,
+        sound.duration_s() if sound is not None else 0.0,
+    )
+    declared = layout.duration_s
+    if declared and declared > 1.0 and decoded < declared * TRUNCATION_TOLERANCE:
+        raise MediaError(
+            f"{p}: truncated or damaged: only {decoded:.2f} s of the {declared:.2f} s the file "
+            "declares could be decoded",
+            path=p,
+            hint="copy the file again from the source and compare its checksum",
+        )
+    if sound is not None:
+        require_audio_for(profile, sound.channels, str(p))
+
+    m = Measured(layout=layout, decode=stats, picture=picture, sound=sound, asset=asset)
+    domains = set()
+    if picture is not None:
+        domains.add("picture")
+    if sound is not None:
+        domains.add("sound")
+    findings: list[Finding] = []
+    if profile.format is not None and asset is not None:
+        from pipeline.qc.format import check_format
+
+        findings.extend(check_format(asset, profile.format))
+    for check in checks_for(profile, domains=domains):
+        findings.extend(check.func(m, profile))
+    if stats.decode_errors:
+        findings.append(
+            Finding(
+                check="decode",
+                severity=Severity.WARNING,
+                message=f"ffmpeg reported {stats.decode_errors} decoding problem(s); the picture "
+                "or sound may be damaged in places",
+                value=stats.decode_errors,
+            )
+        )
+    m.measurements["decode"] = {
+        "frames": stats.frames,
+        "fps": picture.fps if picture is not None else None,
+        "audio_channels": stats.channels,
+        "sample_rate": stats.sample_rate,
+        "duration_s": round(decoded, 3),
+        "declared_duration_s": declared,
+        "analysis_size": [stats.analysis_width, stats.analysis_height]
+        if picture is not None
+        else None,
+        "bit_depth": layout.bit_depth if picture is not None else None,
+        "full_range": layout.full_range if picture is not None else None,
+        "decode_errors": stats.decode_errors,
+    }
+    _thumbnails(findings, picture, thumbnails_dir, p)
+    return QCResult(
+        file=str(p),
+        profile=profile.name,
+        verdict=verdict_of(findings),
+        duration_s=round(decoded, 3),
+        measurements=m.measurements,
+        findings=findings,
+        tools=tools,
+    )
+
+
+def _thumbnails(
+    findings: list[Finding],
+    picture: Any,
+    thumbnails_dir: str | os.PathLike[str] | None,
+    p: Path,
+) -> None:
+    """Write the thumbnails picture findings point at; drop the reference when not written."""
+    wanted = [f for f in findings if f.thumbnail and f.thumbnail.startswith("frame:")]
+    if not wanted:
+        return
+    if thumbnails_dir is None or picture is None:
+        for f in wanted:
+            f.thumbnail = None
+        return
+    from PIL import Image
+
+    from pipeline.fsutil import atomic_writer
+
+    folder = Path(thumbnails_dir)
+    written: dict[int, str] = {}
+    for f in wanted:
+        frame = int(f.thumbnail.split(":", 1)[1])  # type: ignore[union-attr]
+        if frame not in written:
+            name = f"frame_{frame:07d}.jpg"
+            with atomic_writer(folder / name, mode="wb") as fh:
+                Image.fromarray(picture.thumbnails[frame]).save(fh, format="JPEG", quality=85)
+            written[frame] = f"{folder.name}/{name}"
+        f.thumbnail = written[frame]

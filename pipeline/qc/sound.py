@@ -1,0 +1,566 @@
+"""Sound checks: loudness against the profile, silence and silent channels, clipping, phase,
+channel layout.
+
+`SoundAnalysis` is fed the merged audio of the one decode pass (all tracks in file order, so the
+profile's 1-based `loudness.channels` index it directly). It keeps per-channel energy and peak in
+100 ms windows, the cross products of stereo pairs, runs of clipped samples and a streaming
+BS.1770 loudness meter on the programme channels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import MediaError
+from pipeline.profiles import Profile
+from pipeline.qc.findings import Finding, Severity
+from pipeline.qc.registry import Measured, qc_check
+
+WINDOW_S = 0.1  # silence, phase and the level series are measured in 100 ms windows
+PHASE_QUIET_DBFS = -50.0  # a pair quieter than this carries no phase information
+LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "5.1": 6}
+MAX_EVENTS = 20
+
+
+def _db(power_or_amp: float, *, power: bool) -> float | None:
+    if power_or_amp <= 0 or not math.isfinite(power_or_amp):
+        return None
+    return round((10 if power else 20) * math.log10(power_or_amp), 2)
+
+
+def programme_channels(profile: Profile, channels: int) -> list[int]:
+    """0-based channels of the programme mix: the profile's 1-based list, else all."""
+    spec = profile.loudness
+    if spec is not None and spec.channels:
+        return [c - 1 for c in spec.channels]
+    return list(range(channels))
+
+
+def stereo_pairs(profile: Profile, channels: int) -> list[tuple[int, int]]:
+    """0-based (left, right) pairs whose phase is checked: the programme's L/R (and Ls/Rs in
+    5.1); without a loudness spec, consecutive pairs of a file with an even channel count."""
+    prog = [c for c in programme_channels(profile, channels) if c < channels]
+    layout = profile.loudness.layout if profile.loudness else "auto"
+    if layout == "stereo" and len(prog) == 2:
+        return [(prog[0], prog[1])]
+    if layout == "5.1" and len(prog) == 6 or (layout == "auto" and len(prog) == 6):
+        return [(prog[0], prog[1]), (prog[4], prog[5])]
+    if layout == "auto" and len(prog) == 2:
+        return [(prog[0], prog[1])]
+    if profile.loudness is None and channels % 2 == 0:
+        return [(c, c + 1) for c in range(0, channels, 2)]
+    return []
+
+
+@dataclass
+class SoundAnalysis:
+    """Window statistics, clipping runs and the loudness meter for the merged audio."""
+
+    profile: Profile
+    sample_rate: int
+    channels: int
+    window_power: list[np.ndarray] = field(default_factory=list)  # per window: (channels,)
+    window_peak: list[np.ndarray] = field(default_factory=list)
+    pair_stats: list[np.ndarray] = field(default_factory=list)  # per window: (pairs, 3) LR LL RR
+    clips: list[list[tuple[int, int]]] = field(default_factory=list)  # per channel (start, len)
+    frames: int = 0
+    meter: Any = None
+    meter_error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.window = max(1, round(self.sample_rate * WINDOW_S))
+        self._rest = np.zeros((0, self.channels), dtype=np.float32)
+        spec = self.profile.sound.clipping
+        self.clip_level = 10 ** (spec.threshold_dbfs / 20.0)
+        self.clip_min = max(1, spec.min_consecutive_samples)
+        self.clips = [[] for _ in range(self.channels)]
+        self._clip_carry = np.zeros(self.channels, dtype=np.int64)  # run length at block end
+        self.pairs = stereo_pairs(self.profile, self.channels)
+        self.prog = programme_channels(self.profile, self.channels)
+        if self.profile.loudness is not None:
+            self._start_meter()
+
+    def _start_meter(self) -> None:
+        from pipeline.qc.loudness import LoudnessMeter, weights_for_layout
+
+        spec = self.profile.loudness
+        assert spec is not None
+        missing = [c + 1 for c in self.prog if c >= self.channels]
+        if missing:
+            self.meter_error = (
+                f"the profile measures channel(s) {_list(missing)} but the file has only "
+                f"{self.channels} audio channel(s)"
+            )
+            return
+        try:
+            weights = weights_for_layout(spec.layout, len(self.prog))
+        except Exception as exc:  # a profile layout that does not fit the file's channels
+            self.meter_error = str(exc)
+            return
+        self.meter = LoudnessMeter(self.sample_rate, weights, true_peak=True, series_step_s=0.1)
+
+    def feed(self, block: np.ndarray) -> None:
+        """Measure one block of merged audio, shape (frames, channels), full scale 1.0."""
+        if block.shape[1] != self.channels:
+            raise MediaError(f"audio block has {block.shape[1]} channels, expected {self.channels}")
+        if self.meter is not None:
+            self.meter.add(block[:, self.prog] if len(self.prog) != self.channels else block)
+        self._clipping(block)
+        data = np.concatenate([self._rest, block]) if self._rest.size else block
+        whole = data.shape[0] // self.window * self.window
+        if whole:
+            w = data[:whole].reshape(-1, self.window, self.channels).astype(np.float64)
+            self._windows(w)
+        self._rest = data[whole:].copy()
+        self.frames += block.shape[0]
+
+    def finish(self) -> None:
+        """Measure the last, partial window."""
+        if self._rest.shape[0]:
+            self._windows(self._rest[None].astype(np.float64))
+            self._rest = self._rest[:0]
+
+    def _windows(self, w: np.ndarray) -> None:
+        power = (w * w).mean(axis=1)
+        peak = np.abs(w).max(axis=1)
+        self.window_power.extend(power)
+        self.window_peak.extend(peak)
+        if self.pairs:
+            stats = np.empty((w.shape[0], len(self.pairs), 3))
+            for k, (a, b) in enumerate(self.pairs):
+                left, right = w[:, :, a], w[:, :, b]
+                stats[:, k, 0] = (left * right).sum(axis=1)
+                stats[:, k, 1] = (left * left).sum(axis=1)
+                stats[:, k, 2] = (right * right).sum(axis=1)
+            self.pair_stats.extend(stats)
+
+    def _clipping(self, block: np.ndarray) -> None:
+        hot = np.abs(block) >= self.clip_level
+        any_hot = hot.any(axis=0)
+        base = self.frames
+        n = block.shape[0]
+        for c in range(self.channels):
+            carry = int(self._clip_carry[c])
+            if not any_hot[c]:
+                if carry >= self.clip_min:
+                    self.clips[c].append((base - carry, carry))
+                self._clip_carry[c] = 0
+                continue
+            m = np.concatenate(([False], hot[:, c], [False]))
+            edges = np.flatnonzero(m[1:] != m[:-1])
+            starts, ends = edges[::2], edges[1::2]
+            if carry and (starts.size == 0 or starts[0] != 0):
+                if carry >= self.clip_min:
+                    self.clips[c].append((base - carry, carry))
+                carry = 0
+            for s, e in zip(starts, ends, strict=True):
+                length = int(e - s)
+                begin = base + int(s)
+                if s == 0 and carry:
+                    length += carry
+                    begin -= carry
+                if e == n:
+                    self._clip_carry[c] = length  # may continue into the next block
+                    break
+                if length >= self.clip_min:
+                    self.clips[c].append((begin, length))
+            else:
+                self._clip_carry[c] = 0
+
+    def close_clipping(self) -> None:
+        for c in range(self.channels):
+            carry = int(self._clip_carry[c])
+            if carry >= self.clip_min:
+                self.clips[c].append((self.frames - carry, carry))
+            self._clip_carry[c] = 0
+
+    # --- derived -----------------------------------------------------------------------------
+
+    def power(self) -> np.ndarray:
+        if not self.window_power:
+            return np.zeros((0, self.channels))
+        return np.asarray(self.window_power)
+
+    def seconds(self, window: int) -> float:
+        return round(window * self.window / self.sample_rate, 3)
+
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+def _list(chs: list[int]) -> str:
+    return ", ".join(str(c) for c in chs)
+
+
+def _sev(value: str) -> Severity:
+    return Severity(value)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate(([False], mask.astype(bool), [False]))
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+# --- checks --------------------------------------------------------------------------------------
+
+
+@qc_check("loudness", domain="sound", enabled=lambda p: p.loudness is not None)
+def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
+    """Integrated loudness, true peak, max short-term/momentary and LRA against the profile."""
+    sa = m.sound
+    spec = profile.loudness
+    assert sa is not None and spec is not None
+    sev = _sev(spec.severity)
+    if sa.meter is None:
+        return [
+            Finding(
+                check="loudness",
+                severity=sev,
+                message=f"loudness not measured: {sa.meter_error}",
+                limit=spec.channels,
+            )
+        ]
+    res = sa.meter.result()
+    data = res.model_dump()
+    data["channels"] = [c + 1 for c in sa.prog]
+    data["layout"] = spec.layout
+    data["target_lufs"] = spec.target_lufs
+    m.measurements["loudness"] = data
+    out: list[Finding] = []
+    il = res.integrated_lufs
+    if il is None:
+        out.append(
+            Finding(
+                check="loudness.integrated",
+                severity=sev,
+                message="the programme channels are silent: no integrated loudness",
+                limit=spec.target_lufs,
+            )
+        )
+    elif abs(il - spec.target_lufs) > spec.tolerance_lu + 1e-9:
+        out.append(
+            Finding(
+                check="loudness.integrated",
+                severity=sev,
+                message=f"integrated loudness {il:.1f} LUFS; target {spec.target_lufs:g} ± "
+                f"{spec.tolerance_lu:g} LU ({spec.standard})",
+                value=round(il, 2),
+                limit=[spec.target_lufs - spec.tolerance_lu, spec.target_lufs + spec.tolerance_lu],
+            )
+        )
+    tp = res.true_peak_dbtp
+    if tp is not None and tp > spec.max_true_peak_dbtp + 1e-9:
+        worst = int(
+            np.nanargmax([v if v is not None else -np.inf for v in res.true_peak_per_channel_dbtp])
+        )
+        out.append(
+            Finding(
+                check="loudness.true_peak",
+                severity=sev,
+                message=f"true peak {tp:.1f} dBTP above the {spec.max_true_peak_dbtp:g} dBTP "
+                f"maximum (loudest on channel {sa.prog[worst] + 1})",
+                value=round(tp, 2),
+                limit=spec.max_true_peak_dbtp,
+                channel=sa.prog[worst] + 1,
+            )
+        )
+    for name, value, limit, what in (
+        ("loudness.short_term", res.short_term_max_lufs, spec.max_short_term_lufs, "short-term"),
+        ("loudness.momentary", res.momentary_max_lufs, spec.max_momentary_lufs, "momentary"),
+    ):
+        if limit is not None and value is not None and value > limit + 1e-9:
+            series = res.short_term_series if what == "short-term" else res.momentary_series
+            at = _first_over(series, limit)
+            out.append(
+                Finding(
+                    check=name,
+                    severity=sev,
+                    message=f"maximum {what} loudness {value:.1f} LUFS above {limit:g} LUFS",
+                    start_s=round(at * res.series_step_s, 3) if at is not None else None,
+                    value=round(value, 2),
+                    limit=limit,
+                )
+            )
+    lra = res.lra_lu
+    if lra is not None and spec.max_lra_lu is not None and lra > spec.max_lra_lu + 1e-9:
+        out.append(
+            Finding(
+                check="loudness.range",
+                severity=sev,
+                message=f"loudness range {lra:.1f} LU above the {spec.max_lra_lu:g} LU maximum",
+                value=round(lra, 2),
+                limit=spec.max_lra_lu,
+            )
+        )
+    if lra is not None and spec.min_lra_lu is not None and lra < spec.min_lra_lu - 1e-9:
+        out.append(
+            Finding(
+                check="loudness.range",
+                severity=sev,
+                message=f"loudness range {lra:.1f} LU below the {spec.min_lra_lu:g} LU minimum",
+                value=round(lra, 2),
+                limit=spec.min_lra_lu,
+            )
+        )
+    return out
+
+
+def _first_over(series: list[float | None], limit: float) -> int | None:
+    for i, v in enumerate(series):
+        if v is not None and v > limit:
+            return i
+    return None
+
+
+@qc_check("channel_layout", domain="sound", enabled=lambda p: p.loudness is not None)
+def check_channel_layout(m: Measured, profile: Profile) -> list[Finding]:
+    """The programme channels the profile names exist, fit its layout, and carry the sound."""
+    sa = m.sound
+    spec = profile.loudness
+    assert sa is not None and spec is not None
+    sev = _sev(spec.severity)
+    out: list[Finding] = []
+    want = LAYOUT_CHANNELS.get(spec.layout)
+    prog = [c for c in sa.prog if c < sa.channels]
+    m.measurements["channels"] = {
+        "total": sa.channels,
+        "programme": [c + 1 for c in sa.prog],
+        "layout": spec.layout,
+    }
+    if len(prog) != len(sa.prog):
+        out.append(
+            Finding(
+                check="channel_layout",
+                severity=sev,
+                message="the profile's programme is on channel(s) "
+                f"{_list([c + 1 for c in sa.prog])} but the file has {sa.channels} audio "
+                "channel(s)",
+                value=sa.channels,
+                limit=max(sa.prog) + 1,
+            )
+        )
+        return out
+    if want is not None and len(prog) != want:
+        out.append(
+            Finding(
+                check="channel_layout",
+                severity=sev,
+                message=f"{spec.layout} needs {want} channel(s); the programme has {len(prog)}",
+                value=len(prog),
+                limit=want,
+            )
+        )
+    power = sa.power()
+    if power.size:
+        thr = 10 ** (profile.sound.silence.threshold_dbfs / 10.0)
+        loud = power.max(axis=0) >= thr
+        prog_silent = not loud[prog].any()
+        others = [c + 1 for c in range(sa.channels) if c not in prog and loud[c]]
+        if prog_silent and others:
+            out.append(
+                Finding(
+                    check="channel_layout",
+                    severity=sev,
+                    message=f"the programme channel(s) {_list([c + 1 for c in prog])} are silent "
+                    f"while channel(s) {_list(others)} carry sound: check the track allocation",
+                    value=others,
+                    limit=[c + 1 for c in prog],
+                )
+            )
+    return out
+
+
+@qc_check("silence", domain="sound", enabled=lambda p: p.sound.silence.enabled)
+def check_silence(m: Measured, profile: Profile) -> list[Finding]:
+    """Programme silence ≥ min_duration (room tone above the threshold is not silence), and
+    channels silent for the whole file."""
+    sa = m.sound
+    assert sa is not None
+    spec = profile.sound.silence
+    power = sa.power()
+    out: list[Finding] = []
+    if power.shape[0] == 0:
+        return out
+    thr = 10 ** (spec.threshold_dbfs / 10.0)
+    prog = [c for c in sa.prog if c < sa.channels] or list(range(sa.channels))
+    quiet = power[:, prog].max(axis=1) < thr
+    min_w = max(1, round(spec.min_duration_s / WINDOW_S))
+    n = power.shape[0]
+    segs = [(a, b) for a, b in _runs(quiet) if b - a >= min_w]
+    rows = []
+    sev = _sev(spec.severity)
+    whole = quiet.all()
+    for a, b in segs:
+        start, end = sa.seconds(a), min(sa.seconds(b), round(sa.duration_s(), 3))
+        dur = end - start
+        where = "head" if a == 0 else "tail" if b == n else "programme"
+        rows.append({"start_s": start, "end_s": end, "duration_s": round(dur, 3), "where": where})
+        if whole:
+            continue
+        if where == "head" and dur <= spec.head_allowed_s:
+            continue
+        if where == "tail" and dur <= spec.tail_allowed_s:
+            continue
+        allowed = {"head": spec.head_allowed_s, "tail": spec.tail_allowed_s}.get(where)
+        label = {"head": "at the head", "tail": "at the tail"}.get(where, "in the programme")
+        out.append(
+            Finding(
+                check="silence",
+                severity=sev,
+                message=f"{dur:.1f} s of silence {label} (below {spec.threshold_dbfs:g} dBFS"
+                + (f"; {allowed:g} s allowed)" if allowed else ")"),
+                start_s=start,
+                end_s=end,
+                value=round(dur, 2),
+                limit=allowed if allowed else spec.min_duration_s,
+            )
+        )
+    m.measurements["silence"] = rows
+    if whole:
+        out.append(
+            Finding(
+                check="silence",
+                severity=Severity.ERROR if profile.loudness is not None else sev,
+                message="the programme audio is silent from start to end",
+                start_s=0.0,
+                end_s=round(sa.duration_s(), 3),
+            )
+        )
+    if spec.silent_channels:
+        peak_power = power.max(axis=0)
+        silent = [c for c in range(sa.channels) if peak_power[c] < thr]
+        m.measurements["silent_channels"] = [c + 1 for c in silent]
+        for c in silent:
+            if whole and c in prog:
+                continue
+            level = _db(float(peak_power[c]), power=True)
+            out.append(
+                Finding(
+                    check="silence.channel",
+                    severity=sev,
+                    message=f"channel {c + 1} is silent for the whole file"
+                    + (f" (loudest 100 ms at {level:.1f} dBFS)" if level is not None else ""),
+                    channel=c + 1,
+                    value=level,
+                    limit=spec.threshold_dbfs,
+                )
+            )
+    m.measurements["levels_dbfs"] = {
+        "rms": [_db(float(v), power=True) for v in power.mean(axis=0)],
+        "peak": [_db(float(v), power=False) for v in np.asarray(sa.window_peak).max(axis=0)],
+    }
+    return out
+
+
+@qc_check("clipping", domain="sound", enabled=lambda p: p.sound.clipping.enabled)
+def check_clipping(m: Measured, profile: Profile) -> list[Finding]:
+    """Runs of ≥ N consecutive samples at or beyond the clipping threshold, per channel."""
+    sa = m.sound
+    assert sa is not None
+    spec = profile.sound.clipping
+    out: list[Finding] = []
+    rows = []
+    for c, events in enumerate(sa.clips):
+        if not events:
+            continue
+        first = events[0][0] / sa.sample_rate
+        last = (events[-1][0] + events[-1][1]) / sa.sample_rate
+        longest = max(length for _, length in events)
+        rows.append(
+            {
+                "channel": c + 1,
+                "events": len(events),
+                "longest_run_samples": longest,
+                "times_s": [round(s / sa.sample_rate, 4) for s, _ in events[:MAX_EVENTS]],
+            }
+        )
+        out.append(
+            Finding(
+                check="clipping",
+                severity=_sev(spec.severity),
+                message=f"channel {c + 1}: {len(events)} clipped run(s) of ≥ "
+                f"{spec.min_consecutive_samples} samples at ≥ {spec.threshold_dbfs:g} dBFS "
+                f"(longest {longest} samples)",
+                start_s=round(first, 4),
+                end_s=round(last, 4),
+                channel=c + 1,
+                value=len(events),
+                limit=spec.min_consecutive_samples,
+            )
+        )
+    m.measurements["clipping"] = rows
+    return out
+
+
+@qc_check("phase", domain="sound", enabled=lambda p: p.sound.phase.enabled)
+def check_phase(m: Measured, profile: Profile) -> list[Finding]:
+    """Correlation of each stereo pair in 100 ms windows; sustained below the limit: reversed
+    polarity or out-of-phase channels (mono listeners lose the sound)."""
+    sa = m.sound
+    assert sa is not None
+    spec = profile.sound.phase
+    out: list[Finding] = []
+    rows = []
+    if not sa.pairs or not sa.pair_stats:
+        m.measurements["phase"] = rows
+        return out
+    stats = np.asarray(sa.pair_stats)  # (windows, pairs, 3)
+    quiet = sa.window * 10 ** (PHASE_QUIET_DBFS / 10.0)
+    min_w = max(1, round(spec.min_duration_s / WINDOW_S))
+    for k, (a, b) in enumerate(sa.pairs):
+        lr, ll, rr = stats[:, k, 0], stats[:, k, 1], stats[:, k, 2]
+        active = (ll > quiet) & (rr > quiet)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.where(active, lr / np.sqrt(ll * rr), np.nan)
+        overall = (
+            float(lr[active].sum() / math.sqrt(ll[active].sum() * rr[active].sum()))
+            if active.any()
+            else None
+        )
+        bad = np.nan_to_num(corr, nan=1.0) < spec.min_correlation
+        segs = [(s, e) for s, e in _runs(bad) if e - s >= min_w]
+        rows.append(
+            {
+                "pair": [a + 1, b + 1],
+                "correlation": round(overall, 3) if overall is not None else None,
+                "min_window_correlation": round(float(np.nanmin(corr)), 3)
+                if active.any()
+                else None,
+                "out_of_phase": [
+                    {"start_s": sa.seconds(s), "end_s": sa.seconds(e)} for s, e in segs
+                ],
+            }
+        )
+        for s, e in segs[:MAX_EVENTS]:
+            worst = float(np.nanmean(corr[s:e]))
+            out.append(
+                Finding(
+                    check="phase",
+                    severity=_sev(spec.severity),
+                    message=f"channels {a + 1}/{b + 1} out of phase for "
+                    f"{sa.seconds(e) - sa.seconds(s):.1f} s (correlation {worst:+.2f}, limit "
+                    f"{spec.min_correlation:+.2f})",
+                    start_s=sa.seconds(s),
+                    end_s=sa.seconds(e),
+                    channel=a + 1,
+                    value=round(worst, 3),
+                    limit=spec.min_correlation,
+                )
+            )
+    m.measurements["phase"] = rows
+    return out
+
+
+def require_audio_for(profile: Profile, channels: int, path: str) -> None:
+    """Exit-2 conditions: the profile needs programme loudness and the file has no audio."""
+    if profile.loudness is not None and channels <= 0:
+        raise MediaError(
+            f"{path}: no audio to measure (the profile {profile.name} needs programme loudness)",
+            path=path,
+            hint="deliver the file with its audio tracks, or QC it with a picture-only profile",
+        )

@@ -1,0 +1,219 @@
+"""QC reports: the JSON truth and its HTML view (loudness curve, findings timeline, thumbnails).
+
+The loudness curve and the timeline are inline SVG built here, so the page works offline with
+no script at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from pipeline.fsutil import atomic_write_text
+from pipeline.qc.findings import QCResult
+from pipeline.report import render_html
+
+SEVERITY_COLOURS = {"error": "#b00020", "warning": "#b26a00", "info": "#3a6ea5"}
+CURVE_W, CURVE_H = 1000, 260
+LUFS_FLOOR = -50.0
+
+
+def write_qc_json(result: QCResult, dest: str | os.PathLike[str]) -> Path:
+    """Write one result as JSON (atomically)."""
+    text = json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    atomic_write_text(dest, text + "\n")
+    return Path(dest)
+
+
+def write_qc_html(results: list[QCResult], dest: str | os.PathLike[str]) -> Path:
+    """Render one or more results into one HTML page."""
+    files = [_view(r) for r in results]
+    tools = results[0].tools if results else {}
+    return render_html("qc.html.j2", dest, files=files, tools=tools)
+
+
+def _view(r: QCResult) -> dict[str, Any]:
+    data = r.model_dump(mode="json")
+    duration = r.duration_s or 0.0
+    loud = r.measurements.get("loudness") or {}
+    data["curve_svg"] = loudness_svg(loud, duration) if loud else None
+    data["timeline_svg"] = timeline_svg(data["findings"], duration) if duration else None
+    data["name"] = Path(r.file).name
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in data["findings"]:
+        counts[f["severity"]] += 1
+    data["counts"] = counts
+    data["summary_rows"] = _summary_rows(r.measurements)
+    return data
+
+
+def _summary_rows(meas: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    loud = meas.get("loudness") or {}
+
+    def num(v: Any, unit: str) -> str:
+        return f"{v:.1f} {unit}" if isinstance(v, int | float) else "—"
+
+    if loud:
+        rows += [
+            ("Integrated loudness", num(loud.get("integrated_lufs"), "LUFS")),
+            ("Loudness range", num(loud.get("lra_lu"), "LU")),
+            ("True peak", num(loud.get("true_peak_dbtp"), "dBTP")),
+            ("Max momentary", num(loud.get("momentary_max_lufs"), "LUFS")),
+            ("Max short-term", num(loud.get("short_term_max_lufs"), "LUFS")),
+            ("Measured channels", ", ".join(str(c) for c in loud.get("channels", []))),
+        ]
+    for key, label in (
+        ("black", "Black"),
+        ("freeze", "Freeze"),
+        ("still", "Still pictures"),
+        ("silence", "Silence"),
+    ):
+        if key in meas:
+            segs = meas[key]
+            rows.append(
+                (label, ", ".join(f"{s['start_s']:.2f}–{s['end_s']:.2f} s" for s in segs) or "none")
+            )
+    lv = meas.get("levels")
+    if lv:
+        rows.append(
+            (
+                "Levels (R103, worst frame)",
+                f"luma {lv['max_luma_out_of_range_percent']:.2f} %, RGB "
+                f"{lv['max_rgb_out_of_range_percent']:.2f} % outside",
+            )
+        )
+    il = meas.get("interlace")
+    if il:
+        rows.append(("Scan (declared / seen)", f"{il['declared']} / {il['evidence']}"))
+    return rows
+
+
+def _x(t: float, duration: float) -> float:
+    return 50 + (CURVE_W - 60) * (t / duration if duration > 0 else 0)
+
+
+def loudness_svg(loud: dict[str, Any], duration: float) -> str:
+    """Momentary and short-term loudness against the target (and its tolerance band)."""
+    step = float(loud.get("series_step_s") or 0.1)
+    mom = loud.get("momentary_series") or []
+    st = loud.get("short_term_series") or []
+    dur = duration or step * max(len(mom), 1)
+    target = loud.get("target_lufs")
+    top = -5.0
+    values = [v for v in (*mom, *st) if isinstance(v, int | float)]
+    if values:
+        top = max(top, math.ceil(max(values) / 5) * 5)
+
+    def y(v: float) -> float:
+        v = max(LUFS_FLOOR, min(top, v))
+        return 10 + (CURVE_H - 40) * (top - v) / (top - LUFS_FLOOR)
+
+    def path(series: list[Any]) -> str:
+        parts, pen = [], False
+        # thin the series to at most ~2000 points: the page stays light for long programmes
+        stride = max(1, len(series) // 2000)
+        for i in range(0, len(series), stride):
+            v = series[i]
+            if not isinstance(v, int | float):
+                pen = False
+                continue
+            parts.append(f"{'L' if pen else 'M'}{_x(i * step, dur):.1f},{y(v):.1f}")
+            pen = True
+        return " ".join(parts)
+
+    out = [
+        f'<svg class="curve" viewBox="0 0 {CURVE_W} {CURVE_H}" width="100%" '
+        'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="loudness curve">',
+        f'<rect x="50" y="10" width="{CURVE_W - 60}" height="{CURVE_H - 40}" fill="#fafafa" '
+        'stroke="#ddd"/>',
+    ]
+    for v in range(int(LUFS_FLOOR), int(top) + 1, 5):
+        out.append(
+            f'<line x1="50" x2="{CURVE_W - 10}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>'
+            f'<text x="44" y="{y(v) + 4:.1f}" font-size="10" text-anchor="end" fill="#666">'
+            f"{v}</text>"
+        )
+    if isinstance(target, int | float):
+        out.append(
+            f'<line x1="50" x2="{CURVE_W - 10}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
+            'stroke="#1b7f3b" stroke-dasharray="6 4"/>'
+            f'<text x="{CURVE_W - 12}" y="{y(target) - 4:.1f}" font-size="10" text-anchor="end" '
+            f'fill="#1b7f3b">target {target:g} LUFS</text>'
+        )
+    out.append(f'<path d="{path(mom)}" fill="none" stroke="#9db7d5" stroke-width="1"/>')
+    out.append(f'<path d="{path(st)}" fill="none" stroke="#1d4f91" stroke-width="2"/>')
+    ticks = _time_ticks(dur)
+    for t in ticks:
+        out.append(
+            f'<text x="{_x(t, dur):.1f}" y="{CURVE_H - 14}" font-size="10" text-anchor="middle" '
+            f'fill="#666">{_clock(t)}</text>'
+        )
+    out.append(
+        f'<text x="60" y="{CURVE_H - 2}" font-size="11" fill="#1d4f91">— short-term (3 s)</text>'
+        f'<text x="200" y="{CURVE_H - 2}" font-size="11" fill="#9db7d5">— momentary (400 ms)'
+        "</text>"
+    )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def timeline_svg(findings: list[dict[str, Any]], duration: float) -> str:
+    """One lane per check; each finding with a time range is a bar coloured by severity."""
+    timed = [f for f in findings if f.get("start_s") is not None]
+    checks = sorted({f["check"] for f in timed})
+    lane = 18
+    height = 30 + lane * max(1, len(checks))
+    out = [
+        f'<svg class="timeline" viewBox="0 0 {CURVE_W} {height}" width="100%" '
+        'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="timeline of findings">'
+    ]
+    for k, check in enumerate(checks):
+        yy = 5 + k * lane
+        out.append(
+            f'<text x="{46}" y="{yy + 12}" font-size="10" text-anchor="end" fill="#333">'
+            f"{_esc(check[:14])}</text>"
+            f'<rect x="50" y="{yy}" width="{CURVE_W - 60}" height="{lane - 4}" fill="#f5f5f7"/>'
+        )
+        for f in timed:
+            if f["check"] != check:
+                continue
+            start = f["start_s"]
+            end = f.get("end_s") or start
+            x0, x1 = _x(start, duration), _x(end, duration)
+            colour = SEVERITY_COLOURS.get(f["severity"], "#666")
+            out.append(
+                f'<rect x="{x0:.1f}" y="{yy}" width="{max(x1 - x0, 2):.1f}" height="{lane - 4}" '
+                f'fill="{colour}"><title>{_esc(f["message"])}</title></rect>'
+            )
+    for t in _time_ticks(duration):
+        out.append(
+            f'<text x="{_x(t, duration):.1f}" y="{height - 6}" font-size="10" '
+            f'text-anchor="middle" fill="#666">{_clock(t)}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _time_ticks(duration: float) -> list[float]:
+    if duration <= 0:
+        return [0.0]
+    for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600):
+        if duration / step <= 10:
+            break
+    return [i * step for i in range(int(duration // step) + 1)]
+
+
+def _clock(t: float) -> str:
+    m, s = divmod(int(round(t)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _esc(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
