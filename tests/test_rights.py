@@ -341,3 +341,18 @@ def test_provenance_reads_a_sidecar(tmp_path):
     apply_rights([raw], t)
     assert read_provenance(raw).ai_generated is True
     assert os.path.exists(tmp_path / "gen.xmp")
+
+
+@pytest.mark.flow
+def test_rights_flow_stage(prefect_harness, tmp_path, jpeg_src):
+    from flows.rights import rights_flow
+
+    jpg = tmp_path / "deliverable.jpg"
+    shutil.copyfile(jpeg_src, jpg)
+    raw = tmp_path / "orig.NEF"
+    raw.write_bytes(b"raw")
+    tpl = write_tpl(tmp_path, MINI)
+    results = rights_flow([str(jpg), str(raw)], str(tpl), embed=True)
+    assert [r["action"] for r in results] == ["embedded", "sidecar"]
+    assert exiftool_read(jpg)["XMP-photoshop:Credit"] == "Núñez Films"
+    assert (tmp_path / "orig.xmp").is_file()
