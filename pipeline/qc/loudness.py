@@ -303,6 +303,7 @@ class LoudnessMeter:
             self._tp_hist = np.zeros((self.channels, taps - 1), dtype=np.float64)
             self._tp_buf = np.zeros((self.channels, 0), dtype=np.float64)
             self._tp_max = np.zeros(self.channels, dtype=np.float64)
+            self._tp_prev_peak = np.zeros(self.channels, dtype=np.float64)
             self._tp_spectra: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             # sec(pi * W / F): how far a signal band-limited to W can rise between samples at
             # rate F (here the even phases, half the oversampled rate). W = 0.6 fs covers the
@@ -331,8 +332,9 @@ class LoudnessMeter:
                 f"audio samples must be floating point (full scale 1.0), got {x.dtype}",
                 hint="convert integer PCM by dividing by 2**(bits-1)",
             )
-        x = x.astype(np.float64, copy=False)
-        peak = np.abs(x).max(axis=0)
+        # One copy: planar (channels, frames) float64, so the filters run along contiguous rows.
+        planar = np.ascontiguousarray(x.T, dtype=np.float64)
+        peak = np.maximum(planar.max(axis=1), -planar.min(axis=1))  # NaN and inf propagate
         if not np.all(np.isfinite(peak)):
             raise LoudnessInputError(
                 "audio block contains NaN or infinite samples",
@@ -340,8 +342,6 @@ class LoudnessMeter:
             )
         self._frames += x.shape[0]
         np.maximum(self._sample_peak, peak, out=self._sample_peak)
-
-        planar = np.ascontiguousarray(x.T)  # (channels, frames): filters run along rows
         if self._true_peak:
             self._feed_true_peak(planar)
         zi = self._zi
@@ -410,10 +410,17 @@ class LoudnessMeter:
 
     def _feed_true_peak(self, planar: np.ndarray) -> None:
         buf = np.concatenate([self._tp_buf, planar], axis=1) if self._tp_buf.shape[1] else planar
-        whole = (buf.shape[1] // TRUE_PEAK_CHUNK) * TRUE_PEAK_CHUNK
-        for start in range(0, whole, TRUE_PEAK_CHUNK):
-            chunk = buf[:, start : start + TRUE_PEAK_CHUNK]
-            self._true_peak_chunk(chunk, self._tp_hist, self._tp_max, commit=True)
+        n_chunks = buf.shape[1] // TRUE_PEAK_CHUNK
+        whole = n_chunks * TRUE_PEAK_CHUNK
+        if n_chunks:
+            body = buf[:, :whole].reshape(self.channels, n_chunks, TRUE_PEAK_CHUNK)
+            chunk_peaks = np.maximum(body.max(axis=2), -body.min(axis=2))
+            for k in range(n_chunks):
+                # A chunk's outputs also reach into the previous chunk's last taps-1 samples:
+                # bounding them by that chunk's peak is conservative, so skips stay exact.
+                region_peak = np.maximum(chunk_peaks[:, k], self._tp_prev_peak)
+                self._true_peak_chunk(body[:, k], self._tp_hist, self._tp_max, region_peak)
+                self._tp_prev_peak = chunk_peaks[:, k]
         self._tp_buf = np.array(buf[:, whole:], dtype=np.float64)
 
     def _phase_spectra(self, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
@@ -432,7 +439,7 @@ class LoudnessMeter:
         return spectra
 
     def _true_peak_chunk(
-        self, chunk: np.ndarray, hist: np.ndarray, tp_max: np.ndarray, *, commit: bool
+        self, chunk: np.ndarray, hist: np.ndarray, tp_max: np.ndarray, region_peak: np.ndarray
     ) -> None:
         """Interpolate one chunk of every channel where it could raise the running maximum.
 
@@ -448,7 +455,7 @@ class LoudnessMeter:
         """
         taps = self._tp_poly.shape[0]
         region = np.concatenate([hist, chunk], axis=1)
-        bound = np.abs(region).max(axis=1) * self._tp_gain
+        bound = region_peak * self._tp_gain
         todo = np.flatnonzero(bound > tp_max)
         if todo.size:
             n_fft = sfft.next_fast_len(region.shape[1], real=True)
@@ -469,8 +476,7 @@ class LoudnessMeter:
                     odd = peaks(odd_h).astype(np.float64)
                     best = np.where(near, np.maximum(best, odd), best)
             tp_max[todo] = best
-        if commit:
-            hist[:] = region[:, -(taps - 1) :]
+        hist[:] = region[:, -(taps - 1) :]
 
     # ------------------------------------------------------------------ results
 
@@ -499,7 +505,7 @@ class LoudnessMeter:
             taps = self._tp_poly.shape[0]
             # The partial chunk, then zeros so the filter rings out the programme's last samples.
             tail = np.concatenate([self._tp_buf, np.zeros((self.channels, taps - 1))], axis=1)
-            self._true_peak_chunk(tail, hist, tp, commit=False)
+            self._true_peak_chunk(tail, hist, tp, np.full(self.channels, np.inf))
             # The interpolator's pass-through phase makes true peak >= sample peak already;
             # the max() guards the chunks skipped by the bound against rounding.
             tp = np.maximum(tp, self._sample_peak)
