@@ -18,17 +18,6 @@ from pipeline.qc.findings import QCResult, Severity
 VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "bold red"}
 
 
-def _unique_names(paths: list[Path]) -> list[str]:
-    """A report name per input file; same-named files in different folders get a suffix."""
-    seen: dict[str, int] = {}
-    out = []
-    for p in paths:
-        n = seen.get(p.name, 0)
-        seen[p.name] = n + 1
-        out.append(p.name if n == 0 else f"{p.name}.{n + 1}")
-    return out
-
-
 def _summary_table(results: list[QCResult]) -> Table:
     table = Table(title="QC", show_lines=False)
     table.add_column("File", overflow="fold")
@@ -87,7 +76,7 @@ def register(app: typer.Typer) -> None:
         """
         from pipeline.profiles import load_profile
         from pipeline.qc.run import exit_code_for, qc_file
-        from pipeline.report.qc import write_qc_html, write_qc_json
+        from pipeline.report.qc import unique_report_names, write_qc_html, write_qc_json
         from pipeline.tools import tool_versions
 
         prof = load_profile(profile)
@@ -106,7 +95,7 @@ def register(app: typer.Typer) -> None:
                 )
         if several and json_out is not None and str(json_out) == "-":
             raise UserInputError("--json - (stdout) takes one input file; give a folder instead")
-        names = _unique_names(files)
+        names = unique_report_names(files)
         tools = tool_versions()
         results: list[QCResult] = []
         for path, name in zip(files, names, strict=True):

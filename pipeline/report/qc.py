@@ -21,6 +21,18 @@ CURVE_W, CURVE_H = 1000, 260
 LUFS_FLOOR = -50.0
 
 
+def unique_report_names(paths: list[str | os.PathLike[str]]) -> list[str]:
+    """A report name per input file; same-named files in different folders get a suffix."""
+    seen: dict[str, int] = {}
+    out = []
+    for p in paths:
+        name = Path(p).name
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        out.append(name if n == 0 else f"{name}.{n + 1}")
+    return out
+
+
 def write_qc_json(result: QCResult, dest: str | os.PathLike[str]) -> Path:
     """Write one result as JSON (atomically)."""
     text = json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)

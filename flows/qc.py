@@ -1,0 +1,96 @@
+"""QC stage: a batch of files against one profile, as mapped Prefect tasks.
+
+Thin over `pipeline.qc.run.qc_file`: a file that cannot be measured is a result with verdict
+"error", never an exception, so one bad file never fails the batch. Two files at most are
+decoded at once (each ffmpeg decode already uses several threads; more would only thrash).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from pipeline.fsutil import atomic_write_text
+from pipeline.profiles import load_profile
+from pipeline.qc.findings import QCResult, Severity
+from pipeline.qc.run import exit_code_for, qc_file
+from pipeline.report.qc import unique_report_names, write_qc_html, write_qc_json
+
+MAX_PARALLEL_FILES = 2
+
+
+@task(name="qc-file", task_run_name="qc {name}")
+def qc_task(path: str, name: str, profile: str, out_dir: str) -> QCResult:
+    """QC one file; writes <name>.qc.json and <name>.qc.html (with thumbnails) into out_dir."""
+    prof = load_profile(profile)
+    out = Path(out_dir)
+    result = qc_file(path, prof, thumbnails_dir=out / f"{name}_thumbs")
+    write_qc_json(result, out / f"{name}.qc.json")
+    write_qc_html([result], out / f"{name}.qc.html")
+    return result
+
+
+def _publish(results: list[QCResult], profile: str, index: Path) -> None:
+    rows = []
+    for r in results:
+        errors = [f for f in r.findings if f.severity == Severity.ERROR]
+        loud = r.measurements.get("loudness") or {}
+        rows.append(
+            {
+                "file": Path(r.file).name,
+                "verdict": r.verdict.value,
+                "errors": len(errors),
+                "warnings": sum(f.severity == Severity.WARNING for f in r.findings),
+                "integrated LUFS": loud.get("integrated_lufs"),
+                "true peak dBTP": loud.get("true_peak_dbtp"),
+                "first problem": r.error or (errors[0].message if errors else ""),
+            }
+        )
+    create_table_artifact(key="qc", table=rows, description=f"QC against {profile}")
+    lines = [f"# QC against `{profile}`: exit {exit_code_for(results)}", ""]
+    for r in results:
+        lines.append(f"## {Path(r.file).name}: {r.verdict.value.upper()}")
+        if r.error:
+            lines.append(f"- could not measure: {r.error}")
+        for f in r.findings:
+            if f.severity != Severity.INFO:
+                where = f" at {f.start_s:.2f} s" if f.start_s is not None else ""
+                lines.append(f"- **{f.severity.value}** `{f.check}`{where}: {f.message}")
+        lines.append("")
+    lines.append(f"HTML report: `{index}`")
+    create_markdown_artifact(key="qc-summary", markdown="\n".join(lines))
+
+
+@flow(
+    name="rushline-qc",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FILES),
+)
+def qc_batch_flow(paths: list[str], profile: str, out_dir: str) -> dict[str, Any]:
+    """QC every file against `profile` (name or YAML path) into out_dir: one JSON and one HTML
+    per file, index.html and qc.json for the batch; returns the JSON-ready summary."""
+    log = get_run_logger()
+    load_profile(profile)  # a bad profile stops here, before any decoding
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    names = unique_report_names(paths)
+    futures = qc_task.map(paths, names, unmapped(profile), unmapped(str(out)))
+    results: list[QCResult] = [f.result() for f in futures]
+    index = write_qc_html(results, out / "index.html")
+    summary = {
+        "profile": profile,
+        "exit_code": exit_code_for(results),
+        "report_html": str(index),
+        "report_json": str(out / "qc.json"),
+        "results": [r.model_dump(mode="json") for r in results],
+    }
+    atomic_write_text(out / "qc.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    _publish(results, profile, index)
+    for r in results:
+        log.info("%s: %s", Path(r.file).name, r.verdict.value)
+    return summary
