@@ -137,9 +137,12 @@ def true_peak_filter(sample_rate: int) -> tuple[int, np.ndarray]:
 
 def weights_for_layout(layout: str, channels: int) -> list[float]:
     """BS.1770 channel weights: 'mono' [1], 'stereo' [1,1], '5.1' L R C LFE Ls Rs ->
-    [1,1,1,0,1.41,1.41], 'auto' by channel count (6 = 5.1, 5 = 5.0 L R C Ls Rs, 8 = the PAD
-    layout's 5.1 then stereo... measured as its first six channels' 5.1 weights and the
-    stereo pair excluded, since a programme is measured on one mix).
+    [1,1,1,0,1.41,1.41], 'auto' by channel count.
+
+    'auto': 1-3 channels all 1.0; 5 = 5.0 (L R C Ls Rs); 6 = 5.1; 8 = the PAD layout (5.1 on
+    channels 1-6, stereo on 7-8): the 5.1 mix is measured and the stereo pair weighs 0, since
+    a programme's loudness is that of one mix. To measure the stereo pair instead, select
+    channels 7-8 (profile `loudness.channels`) with layout 'stereo'.
     """
     if channels < 1:
         raise LoudnessInputError(f"cannot measure loudness of {channels} audio channels")
