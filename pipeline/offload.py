@@ -61,6 +61,11 @@ STATE_DIR = "_rushline"  # lock and reports, inside each roll folder, ignored by
 PART_SUFFIX = ".rushline-part"
 DEFAULT_TEMPLATE = "{roll}"
 _QUEUE_DEPTH = 4  # buffers in flight per consumer: bounded memory, enough to overlap IO
+#: Files up to this size are written in batches made durable with one syncfs per destination
+#: (one journal commit instead of one per file) and verified inline.
+SMALL_FILE = 1024 * 1024
+_BATCH_FILES = 256
+_BATCH_BYTES = 64 * 1024 * 1024
 
 
 class VerifyLevel(StrEnum):
@@ -442,8 +447,12 @@ def _stream(
     hasher: MultiHasher,
     chunk_size: int,
     progress: Callable[[int], None] | None,
+    sync: bool = True,
 ) -> None:
-    """Read the source once; hash and write every block to every target. Raises _SourceError."""
+    """Read the source once; hash and write every block to every target. Raises _SourceError.
+
+    sync=False leaves small files unsynced: the caller makes a whole batch durable at once.
+    """
     try:
         sfd = os.open(src.abs, os.O_RDONLY)
     except OSError as exc:
@@ -472,7 +481,8 @@ def _stream(
                 if t.error is None:
                     try:
                         _write_all(t.fd, data)
-                        os.fsync(t.fd)
+                        if sync:
+                            os.fsync(t.fd)
                     except OSError as exc:
                         t.error = exc
             if progress:
@@ -716,9 +726,18 @@ def offload(
     order = {d.result.root: i for i, d in enumerate(dests)}
     pool = ThreadPoolExecutor(max_workers=len(dests) + 1, thread_name_prefix="verify")
     try:
-        for src in scan.files:
-            rec = _offload_file(src, dests, formats, primary, level, chunk_size, progress, pool)
-            rec.outcomes.sort(key=lambda o: order[o.destination])  # same order as the --dest list
+        batch: list[_Pending] = []
+
+        def settle_batch() -> None:
+            _make_durable(batch, dests)
+            for p in batch:
+                rec = _settle(p, primary, level, pool)
+                # same order as the --dest list
+                rec.outcomes.sort(key=lambda o: order[o.destination])
+                _after_file(rec, p.src)
+            batch.clear()
+
+        def _after_file(rec: FileRecord, src: SourceFile) -> None:
             if originals and rec.failure is None:
                 orig = originals.get(_key(src.rel))
                 if orig is None:
@@ -737,6 +756,15 @@ def offload(
             _record_entries(rec, src, dests, originals)
             if on_file_done:
                 on_file_done(rec)
+
+        throttled = bool(_throttle())
+        for src in scan.files:
+            small = src.size <= SMALL_FILE and not throttled
+            batch.append(_begin(src, dests, formats, chunk_size, progress, sync=not small))
+            pending_bytes = sum(p.src.size for p in batch)
+            if not small or len(batch) >= _BATCH_FILES or pending_bytes >= _BATCH_BYTES:
+                settle_batch()
+        settle_batch()
     finally:
         pool.shutdown(wait=True)
         for dest in dests:
@@ -760,16 +788,27 @@ def offload(
     return result
 
 
-def _offload_file(
+@dataclass
+class _Pending:
+    """A file read, hashed and written (maybe not yet durable), waiting to be verified."""
+
+    src: SourceFile
+    rec: FileRecord
+    to_write: list[_Target]
+    existing: list[_Target]
+    hasher: MultiHasher
+    synced: bool
+
+
+def _begin(
     src: SourceFile,
     dests: list[_Dest],
     formats: list[str],
-    primary: str,
-    level: VerifyLevel,
     chunk_size: int,
     progress: Callable[[int], None] | None,
-    pool: ThreadPoolExecutor,
-) -> FileRecord:
+    sync: bool,
+) -> _Pending:
+    """Phase 1: read the source once, hash it, write every part file."""
     rec = FileRecord(
         path=src.rel,
         size=src.size,
@@ -803,7 +842,7 @@ def _offload_file(
     source_error: str | None = None
     hasher = MultiHasher(formats)
     try:
-        _stream(src, to_write, hasher, chunk_size, progress)
+        _stream(src, to_write, hasher, chunk_size, progress, sync=sync)
     except _SourceError as exc:
         source_error = str(exc)
     finally:
@@ -819,27 +858,41 @@ def _offload_file(
         for t in to_write:
             with contextlib.suppress(OSError):
                 os.unlink(t.part)
+    return _Pending(src, rec, to_write, existing, hasher, sync or src.size == 0)
+
+
+def _settle(p: _Pending, primary: str, level: VerifyLevel, pool: ThreadPoolExecutor) -> FileRecord:
+    """Phase 2 (once the parts are durable): verify, give verified parts their final name."""
+    src, rec, to_write, existing, hasher = p.src, p.rec, p.to_write, p.existing, p.hasher
+    if rec.failure is not None:
         return rec
     rec.hashes = hasher.digests()
     want = rec.hashes[primary]
 
     # verification re-reads run in parallel: each destination is its own device
-    jobs: dict[Any, tuple[str, _Target | None]] = {}
+    jobs: list[tuple[str, _Target | None, str]] = []
     if level == VerifyLevel.SOURCE:
-        jobs[pool.submit(hash_file, src.abs, [primary], from_device=True)] = ("source", None)
+        jobs.append(("source", None, src.abs))
     for t in to_write:
         if t.error is None and level != VerifyLevel.SIZE:
-            jobs[pool.submit(hash_file, t.part, [primary], from_device=True)] = ("copy", t)
+            jobs.append(("copy", t, str(t.part)))
     for t in existing:
         if os.path.getsize(t.final) == src.size:
-            jobs[pool.submit(hash_file, t.final, [primary], from_device=True)] = ("existing", t)
+            jobs.append(("existing", t, str(t.final)))
+
+    def reread(path: str) -> str | OSError:
+        try:
+            return hash_file(path, [primary], from_device=True)[primary]
+        except OSError as exc:
+            return exc
+
+    if src.size <= SMALL_FILE:
+        values = [reread(path) for _, _, path in jobs]
+    else:
+        values = list(pool.map(reread, [path for _, _, path in jobs]))
     got: dict[int, str | OSError] = {}
     source_reread: str | OSError | None = None
-    for fut, (kind, t) in jobs.items():
-        try:
-            value: str | OSError = fut.result()[primary]
-        except OSError as exc:
-            value = exc
+    for (kind, t, _), value in zip(jobs, values, strict=True):
         if kind == "source":
             source_reread = value
         else:
@@ -936,6 +989,46 @@ def _offload_file(
 
 class _Mismatch(Exception):
     pass
+
+
+def _syncfs(path: Path) -> bool:
+    """syncfs(2) on the file system holding `path`: every dirty page of it, one journal commit."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return libc.syncfs(fd) == 0
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        return False
+
+
+def _make_durable(batch: list[_Pending], dests: list[_Dest]) -> None:
+    """Flush the parts of a batch of small files: one syncfs per destination, or one fsync per
+    part where syncfs is unavailable or fails (the per-file fsync then reports the error)."""
+    unsynced = [p for p in batch if not p.synced and p.rec.failure is None]
+    if not unsynced:
+        return
+    for dest in dests:
+        targets = [t for p in unsynced for t in p.to_write if t.dest is dest and t.error is None]
+        if not targets:
+            continue
+        if _syncfs(dest.roll_dir):
+            continue
+        for t in targets:
+            try:
+                fd = os.open(t.part, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                t.error = exc
+    for p in unsynced:
+        p.synced = True
 
 
 def _record_entries(
