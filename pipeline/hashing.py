@@ -132,8 +132,8 @@ def evict(fd: int, offset: int = 0, length: int = 0) -> None:
     """Ask the kernel to drop this file's clean pages so the next read comes from the device.
 
     On Linux POSIX_FADV_DONTNEED drops clean (already written back) pages: call it after fsync.
-    Not every file system honours it (some network and FUSE file systems ignore it), which is why
-    `read_verify` offers O_DIRECT too.
+    Not every file system honours it (some network and FUSE file systems ignore it); there an
+    O_DIRECT read would be needed, which Rushline does not do yet (it needs aligned buffers).
     """
     if hasattr(os, "posix_fadvise"):
         try:

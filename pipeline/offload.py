@@ -22,6 +22,13 @@ Failure classes and exit codes (when several happen, the first in this list wins
     14 another offload holds the lock of the same roll on a destination
      0 every file copied (or found identical) and verified on every destination
 
+Small files (<= 1 MiB) are written in batches made durable by one syncfs(2) per destination
+(one journal commit instead of one per file; a per-file fsync where syncfs fails) before they
+are verified and renamed, so per-file cost stays low on cards with thousands of photos.
+
+Each roll folder holds `_rushline/` (the lock `offload.lock` and `reports/`); the MHL ignore
+list names it, so `ascmhl verify` and `rushline verify` do not see it as new files.
+
 One destination failing never stops the others; one file failing never stops the next.
 Re-running the same command finishes the job: files already present and identical are
 verified and skipped (never copied again), missing ones are copied.

@@ -109,7 +109,13 @@ def _print_result(res: OffloadResult) -> None:
 def register(app: typer.Typer) -> None:
     """Add `offload` and `verify`."""
 
-    @app.command("offload", help=__doc__.split("\n\n", 1)[1])  # type: ignore[union-attr]
+    @app.command(
+        "offload",
+        help="Copy a card (roll) to every --dest at once: read once, hashed once, every copy "
+        "re-read from the device and verified, an ASC MHL generation on each destination, "
+        "JSON + HTML report. Re-run the same command to finish an interrupted offload.\n\n"
+        + __doc__.split("\n\n", 1)[1],  # type: ignore[union-attr]
+    )
     @user_errors
     def offload_cmd(
         source: Path = typer.Argument(..., help="The card, SSD or folder to offload (the roll)."),
