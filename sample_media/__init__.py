@@ -128,6 +128,8 @@ def _build_into(build: Path, final: Path, progress: Callable[[str], None]) -> Ma
     _add_sizes(build, manifest)
     manifest["elapsed_s"] = round(time.monotonic() - t0, 1)
     atomic_write_text(build / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+    for name in (MANIFEST, programme["expected_json"]):
+        os.chmod(build / name, 0o644)  # readable like every other sample (mkstemp makes 0600)
     return manifest
 
 

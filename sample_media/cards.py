@@ -163,7 +163,7 @@ def build_xdcam(root: Path) -> Record:
                 "-preset",
                 "superfast",
                 "-crf",
-                "20",
+                "26",
                 "-g",
                 "25",
                 "-pix_fmt",
