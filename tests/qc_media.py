@@ -123,12 +123,13 @@ def make_red_flashes(dest: Path) -> None:
 
 
 def make_illegal(dest: Path) -> None:
-    """2 s: the top half an illegal colour (Y 200, Cr 250: R' ≈ 1.7), the bottom legal grey;
-    then 2 s of a legal picture."""
+    """1 s legal moving picture, then 2 s with the top half an illegal colour (Y 200, Cr 250:
+    R' ≈ 1.7) over legal grey, then 1 s legal again (a still at the head would be line-up)."""
     bad = "geq=lum='if(lt(Y\\,H/2)\\,200\\,120)':cb=128:cr='if(lt(Y\\,H/2)\\,250\\,128)'"
     graph = (
-        f"color=c=black:{SRC}:d=2,format=yuv444p,{bad}[a];"
-        f"{moving(2)},format=yuv444p[b];[a][b]concat=n=2:v=1:a=0[v]"
+        f"{moving(1)},format=yuv444p[a];"
+        f"color=c=black:{SRC}:d=2,format=yuv444p,{bad}[b];"
+        f"{moving(1)},format=yuv444p[c];[a][b][c]concat=n=3:v=1:a=0[v]"
     )
     _ff(
         [

@@ -42,8 +42,9 @@ from pipeline.tools import ffmpeg_exe, ffmpeg_input, run
 log = logging.getLogger("rushline.qc.decode")
 
 ANALYSIS_WIDTH = 480  # reduced picture width for per-pixel checks (1/4 of HD)
-IDET_EVERY = 250  # idet sees the first IDET_RUN frames of every IDET_EVERY (10 s at 25 fps)
+IDET_EVERY = 500  # idet sees the first IDET_RUN frames of every IDET_EVERY (20 s at 25 fps)
 IDET_RUN = 50
+IDET_WIDTH = 240  # idet picture width: every line kept, columns point-sampled
 AUDIO_BLOCK_S = 0.5  # audio handed to the checks in blocks of this length
 
 FrameSink = Callable[[int, np.ndarray], None]  # (frame index, planes (3, h, w))
@@ -245,7 +246,7 @@ def decode_pass(
         # Area averaging is the low-pass that R103's 1 % rule assumes; it also calms noise.
         scale = f"scale={aw}:{ah}:flags=area,format={fmt}"
         if interlace_evidence and layout.height >= 2:
-            idet_w = max(2, (layout.width // 4) // 2 * 2)
+            idet_w = max(2, min(layout.width, IDET_WIDTH) // 2 * 2)
             graph.append(
                 f"[0:v:0]split=2[qcv][qci];[qcv]{scale}[vout];"
                 f"[qci]select='lt(mod(n\\,{IDET_EVERY})\\,{IDET_RUN})',"

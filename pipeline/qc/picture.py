@@ -74,6 +74,7 @@ class PictureAnalysis:
     diff: list[float] = field(default_factory=list)  # mean |ΔY| / code range, vs previous frame
     luma_oor: list[float] = field(default_factory=list)  # fraction of pixels outside R103 luma
     rgb_oor: list[float] = field(default_factory=list)  # fraction outside R103 RGB gamut
+    rgb_oor_alt: list[float] = field(default_factory=list)  # same with the other matrix, sparse
     flash_dir: list[int] = field(default_factory=list)  # +1 up, -1 down, 0 none (luminance)
     red_dir: list[int] = field(default_factory=list)  # same for saturated red
     flash_area: list[float] = field(default_factory=list)
@@ -92,11 +93,15 @@ class PictureAnalysis:
         self.black_code = self.black + self.spec.black.luma_threshold * self.range_y
         self.noise = 10 ** (self.spec.freeze.noise_db / 20.0)
         # The stream's matrix when tagged; untagged SD is BT.601, everything else BT.709.
+        # The other one is tried on a sparse grid to explain a gamut failure by a mislabel.
         sd = (self.layout.height or 1080) < 720
+        bt601, bt709 = (1.402, 0.344136, 0.714136, 1.772), (1.5748, 0.187324, 0.468124, 1.8556)
         if self.layout.matrix == "bt601" or (self.layout.matrix is None and sd):
-            self.matrix = (1.402, 0.344136, 0.714136, 1.772)
+            self.matrix, self.alt_matrix = bt601, bt709
+            self.matrix_name, self.alt_matrix_name = "BT.601", "BT.709"
         else:
-            self.matrix = (1.5748, 0.187324, 0.468124, 1.8556)
+            self.matrix, self.alt_matrix = bt709, bt601
+            self.matrix_name, self.alt_matrix_name = "BT.709", "BT.601"
         codes = np.arange(int(self.code_max) + 1, dtype=np.float64)
         yn = np.clip((codes - self.black) / self.range_y, 0.0, 1.0)
         # Relative luminance on the reference display, from luma with a 2.2 display gamma:
@@ -144,6 +149,14 @@ class PictureAnalysis:
         low = np.minimum(np.minimum(r, g), b)
         high = np.maximum(np.maximum(r, g), b)
         self.rgb_oor.append(np.count_nonzero((low < lo) | (high > hi)) / n)
+        grid = (slice(None, None, 4), slice(None, None, 4))
+        ys, cbs, crs_ = yn[grid], cb[grid], cr[grid]
+        ar, agb, agr, ab = self.alt_matrix
+        r2, g2 = ys + ar * crs_, ys - agb * cbs - agr * crs_
+        b2 = ys + ab * cbs
+        low2 = np.minimum(np.minimum(r2, g2), b2)
+        high2 = np.maximum(np.maximum(r2, g2), b2)
+        self.rgb_oor_alt.append(np.count_nonzero((low2 < lo) | (high2 > hi)) / low2.size)
 
         # Flashes: luminance transitions over the screen area.
         lum = self.lum_lut[y]
@@ -301,7 +314,7 @@ def still_runs(pa: PictureAnalysis) -> tuple[list[Segment], list[Segment]]:
     return stills, freezes
 
 
-def _programme_bounds(pa: PictureAnalysis) -> tuple[int, int]:
+def programme_bounds(pa: PictureAnalysis) -> tuple[int, int]:
     """First and one-past-last frame of programme: not black and not a still card run from
     the head (bars, slate, countdown) or to the tail."""
     n = pa.frames
@@ -323,7 +336,7 @@ def check_black(m: Measured, profile: Profile) -> list[Finding]:
     spec = profile.picture.black
     fps = pa.fps
     mask = pa.black_mask()
-    first, last = _programme_bounds(pa)
+    first, last = programme_bounds(pa)
     min_frames = max(1, round(spec.min_duration_s * fps))
     segs = [s for s in runs(mask) if s.end - s.start >= min_frames]
     m.measurements["black"] = [
@@ -340,7 +353,7 @@ def check_black(m: Measured, profile: Profile) -> list[Finding]:
     for s in segs:
         dur = (s.end - s.start) / fps
         if s.end <= first:
-            if dur > spec.head_allowed_s:
+            if dur > spec.head_allowed_s + 1.5 / fps:  # fade edges: ± one frame
                 out.append(
                     _seg_finding(
                         "black.head",
@@ -355,7 +368,7 @@ def check_black(m: Measured, profile: Profile) -> list[Finding]:
                     )
                 )
         elif s.start >= last:
-            if dur > spec.tail_allowed_s:
+            if dur > spec.tail_allowed_s + 1.5 / fps:
                 out.append(
                     _seg_finding(
                         "black.tail",
@@ -425,7 +438,10 @@ def check_freeze(m: Measured, profile: Profile) -> list[Finding]:
                 spec.min_duration_s,
             )
         )
+    first, _ = programme_bounds(pa)
     for s in stills:
+        if s.end <= first:
+            continue  # bars, slate, countdown: the expected line-up, not worth a line
         dur = (s.end - s.start) / fps
         out.append(
             _seg_finding(
@@ -459,27 +475,35 @@ def check_levels(m: Measured, profile: Profile) -> list[Finding]:
         "frames_over_limit": int(np.count_nonzero((luma > limit) | (rgb > limit))),
         "analysis": f"{m.decode.analysis_width}x{m.decode.analysis_height} area-averaged",
     }
+    alt = np.asarray(pa.rgb_oor_alt) * 100
+    first, _ = programme_bounds(pa)
+    lineup: list[dict[str, float]] = []
     out = []
     for name, series, rng in (
         ("levels.luma", luma, f"{spec.luma_min_percent:g}..{spec.luma_max_percent:g} %"),
         ("levels.gamut", rgb, f"R'G'B' {spec.rgb_min_percent:g}..{spec.rgb_max_percent:g} %"),
     ):
         for s in _merge(runs(series > limit), gap=round(fps)):
+            if s.end <= first:
+                # bars carry sub-black and super-white PLUGE by design: line-up, not programme
+                lineup.append({"start_s": s.seconds(fps)[0], "end_s": s.seconds(fps)[1]})
+                continue
             worst = float(series[s.start : s.end].max())
             what = "luma" if name == "levels.luma" else "colour"
-            out.append(
-                _seg_finding(
-                    name,
-                    _sev(spec.severity),
-                    f"{worst:.1f} % of the picture outside the {what} range {rng} (EBU R103 "
-                    f"allows {limit:g} %)",
-                    s,
-                    fps,
-                    pa,
-                    round(worst, 2),
-                    limit,
-                )
+            message = (
+                f"{worst:.1f} % of the picture outside the {what} range {rng} (EBU R103 "
+                f"allows {limit:g} %)"
             )
+            if name == "levels.gamut" and float(alt[s.start : s.end].max()) <= limit:
+                message += (
+                    f"; with {pa.alt_matrix_name} coefficients the picture is legal: the file is "
+                    f"probably converted with {pa.alt_matrix_name} but tagged "
+                    f"{pa.matrix_name}. Fix the conversion or the colour tags"
+                )
+            out.append(
+                _seg_finding(name, _sev(spec.severity), message, s, fps, pa, round(worst, 2), limit)
+            )
+    m.measurements["levels"]["lineup_excluded"] = lineup
     return _cap(out, "levels")
 
 

@@ -30,6 +30,9 @@ class Measured:
     sound: SoundAnalysis | None = None
     asset: Any = None  # pipeline.assets.Asset when probe ran
     measurements: dict[str, Any] = field(default_factory=dict)  # checks add their JSON here
+    # Programme start/end in seconds: after the line-up (bars, slate, head black) and before
+    # the tail black, as the picture shows it; None for audio-only files.
+    programme_s: tuple[float, float] | None = None
 
 
 CheckFn = Callable[[Measured, Profile], list[Finding]]

@@ -188,6 +188,12 @@ def _qc(
         require_audio_for(profile, sound.channels, str(p))
 
     m = Measured(layout=layout, decode=stats, picture=picture, sound=sound, asset=asset)
+    if picture is not None:
+        from pipeline.qc.picture import programme_bounds
+
+        first, last = programme_bounds(picture)
+        m.programme_s = (round(first / picture.fps, 3), round(last / picture.fps, 3))
+        m.measurements["programme"] = {"start_s": m.programme_s[0], "end_s": m.programme_s[1]}
     domains = set()
     if picture is not None:
         domains.add("picture")

@@ -399,12 +399,19 @@ def check_silence(m: Measured, profile: Profile) -> list[Finding]:
         start, end = sa.seconds(a), min(sa.seconds(b), round(sa.duration_s(), 3))
         dur = end - start
         where = "head" if a == 0 else "tail" if b == n else "programme"
+        if m.programme_s is not None and where == "programme":
+            # silence under the slate and head black (or the tail black) is line-up, not
+            # programme: the picture says where the programme starts and ends
+            if end <= m.programme_s[0] + 0.05:
+                where = "head"
+            elif start >= m.programme_s[1] - 0.05:
+                where = "tail"
         rows.append({"start_s": start, "end_s": end, "duration_s": round(dur, 3), "where": where})
         if whole:
             continue
-        if where == "head" and dur <= spec.head_allowed_s:
+        if where == "head" and dur <= spec.head_allowed_s + 0.05:
             continue
-        if where == "tail" and dur <= spec.tail_allowed_s:
+        if where == "tail" and dur <= spec.tail_allowed_s + 0.05:
             continue
         allowed = {"head": spec.head_allowed_s, "tail": spec.tail_allowed_s}.get(where)
         label = {"head": "at the head", "tail": "at the tail"}.get(where, "in the programme")

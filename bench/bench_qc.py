@@ -1,0 +1,160 @@
+"""QC speed: Rushline's one-pass QC vs ffmpeg decode-only, and vs ffmpeg's checks run one by one.
+
+    python -m bench.bench_qc            # 60 s 1080p25 ProRes 422 HQ master, stereo 24-bit
+    python -m bench.bench_qc --quick    # 15 s, < 1 min once the master exists
+
+Three measurements on the same master, in the same run:
+  decode    `ffmpeg -i MASTER -map 0:v -map 0:a -f null -`: decoding picture and sound, nothing
+            else (the floor for any QC that looks at every frame);
+  rushline  `pipeline.qc.run.qc_file` with the netflix-prores-hq profile (format, loudness with
+            true peak, black, freeze, levels/gamut, flashes, interlace, silence, clipping, phase)
+            plus its probe;
+  separate  what a script over ffmpeg's own filters does: ebur128 (true peak), blackdetect,
+            freezedetect, silencedetect and signalstats, each its own decoding pass.
+
+Goals (issue 4): rushline / decode <= 1.25; separate / rushline reported as the speed-up.
+Wall time on a shared machine is noisy: the table also shows CPU time (this process and its
+children), and each timing is the best of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.tools import ffmpeg_exe, ffmpeg_input
+
+OUT = Path(__file__).resolve().parent / "out" / "qc"
+GOAL = 1.25
+
+
+def make_master(seconds: int) -> Path:
+    """A 1080p25 ProRes 422 HQ master with programme-like sound (pink noise at about -23 LUFS
+    with a tone), built once and kept in bench/out."""
+    dest = OUT / f"master_{seconds}s_prores_hq.mov"
+    if dest.exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".part.mov")
+    graph = (
+        f"testsrc2=s=1920x1080:r=25:d={seconds},format=yuv422p10le[v];"
+        f"anoisesrc=c=pink:a=0.06:r=48000:d={seconds}:seed=1,"
+        f"aformat=channel_layouts=mono,asplit=2[n1][n2];"
+        f"sine=f=220:r=48000:d={seconds},volume=0.03,asplit=2[t1][t2];"
+        "[n1][t1]amix=inputs=2:normalize=0[l];[n2][t2]amix=inputs=2:normalize=0[r];"
+        "[l][r]join=inputs=2:channel_layout=stereo[a]"
+    )
+    cmd = [
+        ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-filter_complex", graph,
+        "-map", "[v]", "-map", "[a]", "-c:v", "prores", "-profile:v", "3",
+        "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
+        "-c:a", "pcm_s24le", str(tmp),
+    ]  # fmt: skip
+    print(f"building the {seconds} s ProRes 422 HQ master (once)…", flush=True)
+    subprocess.run(cmd, check=True)
+    tmp.rename(dest)
+    return dest
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Best wall time and its CPU time over `repeat` runs."""
+    best = (float("inf"), 0.0)
+    for _ in range(repeat):
+        c0, t0 = _cpu(), time.perf_counter()
+        fn()
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        if wall < best[0]:
+            best = (wall, cpu)
+    return best
+
+
+def _ffmpeg(args: list[str]) -> None:
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-v", "error", *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def decode_only(master: Path) -> None:
+    _ffmpeg(["-i", ffmpeg_input(master), "-map", "0:v", "-map", "0:a", "-f", "null", "-"])
+
+
+SEPARATE = {
+    "ebur128": ["-map", "0:a", "-af", "ebur128=peak=true", "-f", "null", "-"],
+    "blackdetect": ["-map", "0:v", "-vf", "blackdetect=d=0.2", "-f", "null", "-"],
+    "freezedetect": ["-map", "0:v", "-vf", "freezedetect=d=2", "-f", "null", "-"],
+    "silencedetect": ["-map", "0:a", "-af", "silencedetect=d=2", "-f", "null", "-"],
+    "signalstats": ["-map", "0:v", "-vf", "signalstats", "-f", "null", "-"],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="15 s master instead of 60 s")
+    parser.add_argument("--seconds", type=int, default=None, help="master length")
+    parser.add_argument("--repeat", type=int, default=None, help="best of N (default 2, quick 1)")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (15 if args.quick else 60)
+    repeat = args.repeat or (1 if args.quick else 2)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+    from pipeline.profiles import load_profile
+    from pipeline.qc.run import qc_file
+
+    master = make_master(seconds)
+    profile = load_profile("netflix-prores-hq")
+    holder: dict[str, object] = {}
+
+    def rushline() -> None:
+        holder["result"] = qc_file(master, profile)
+
+    rows: list[tuple[str, float, float]] = []
+    # warm the page cache and the code paths once so no run pays for the first read
+    decode_only(master)
+    rows.append(("ffmpeg decode-only (-f null)", *timed(lambda: decode_only(master), repeat)))
+    rows.append(("rushline qc (one pass)", *timed(rushline, repeat)))
+    sep_wall = sep_cpu = 0.0
+    for name, extra in SEPARATE.items():
+        wall, cpu = timed(lambda extra=extra: _ffmpeg(["-i", ffmpeg_input(master), *extra]), 1)
+        rows.append((f"  ffmpeg {name} pass", wall, cpu))
+        sep_wall += wall
+        sep_cpu += cpu
+    rows.append(("ffmpeg checks as separate passes", sep_wall, sep_cpu))
+
+    decode_wall = rows[0][1]
+    qc_wall, qc_cpu = rows[1][1], rows[1][2]
+    result = holder["result"]
+    print()
+    print(f"QC benchmark: {master.name} ({seconds} s 1080p25 ProRes 422 HQ, stereo 48 kHz/24)")
+    print(f"{'run':40s} {'wall s':>8s} {'cpu s':>8s} {'x realtime':>11s}")
+    for name, wall, cpu in rows:
+        print(f"{name:40s} {wall:8.2f} {cpu:8.2f} {seconds / wall:11.1f}")
+    ratio = qc_wall / decode_wall
+    speedup = sep_wall / qc_wall
+    print()
+    print(
+        f"rushline / decode-only   = {ratio:5.2f}x   (goal <= {GOAL:.2f}x: "
+        f"{'MET' if ratio <= GOAL else 'NOT MET'})"
+    )
+    print(f"separate passes / rushline = {speedup:5.2f}x speed-up")
+    print(f"cpu: rushline / decode-only = {qc_cpu / rows[0][2]:5.2f}x")
+    verdict = getattr(result, "verdict", None)
+    print(f"(QC verdict {getattr(verdict, 'value', verdict)}, {len(result.findings)} findings)")  # type: ignore[attr-defined]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
