@@ -201,6 +201,10 @@ def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
         )
         for t in mi.audio_tracks
     ]
+    for v in videos:
+        if v.codec == "ProRes" and v.bit_depth is None and v.codec_profile:
+            # MediaInfo does not state it; Apple defines the 422 family as 10-bit, 4444 as 12-bit.
+            v.bit_depth = 12 if v.codec_profile.startswith("4444") else 10
     tc_tracks = [t for t in mi.other_tracks if (t.type or "") == "Time code"]
     start_tc = _first(
         *(t.time_code_of_first_frame for t in tc_tracks),
@@ -244,7 +248,7 @@ def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
             getattr(general, "make", None), getattr(general, "com_apple_quicktime_make", None)
         )
         model = _first(
-            getattr(general, "model", None), getattr(general, "com_apple_quicktime_model", None)
+            getattr(general, "model", None), getattr(general, "comapplequicktimemodel", None)
         )
         asset.camera = camera_name(make, model)
     return asset
@@ -349,6 +353,9 @@ def _ltc_to_tc(value: str) -> str:
 logging.getLogger("exifread").setLevel(logging.ERROR)
 
 
+_PHOTO_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".heif": "HEIC"}
+
+
 def camera_name(make: str | None, model: str | None) -> str | None:
     """Make + model without repeating the make: 'Canon' + 'Canon EOS 6D' -> 'Canon EOS 6D'."""
     if not model:
@@ -425,7 +432,7 @@ def _probe_photo(p: Path, base: dict[str, Any]) -> Asset:
         **base,
         photo=info,
         camera=camera,
-        container=p.suffix.lstrip(".").upper(),
+        container=_PHOTO_FORMAT.get(p.suffix.lower(), p.suffix.lstrip(".").upper()),
         notes=[error] if error else [],
     )
 

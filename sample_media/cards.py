@@ -315,6 +315,11 @@ def build_arri(root: Path) -> Record:
                 # MediaInfo shows it as the Title of the "Other" (QuickTime TC) track.
                 "-metadata:s:v:0",
                 f"reel_name={ARRI_REEL}",
+                # Cameras write make/model into the movie's user data; probe reads them there.
+                "-metadata",
+                f"make={ARRI_CAMERA['make']}",
+                "-metadata",
+                f"model={ARRI_CAMERA['model']}",
                 "-flags:v",
                 "+bitexact",
                 "-flags:a",
