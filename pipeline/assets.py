@@ -62,6 +62,18 @@ class PhotoInfo(_Rec):
     raw: bool = False
 
 
+class AIProvenance(_Rec):
+    """How the file says it was made: IPTC Digital Source Type and C2PA Content Credentials."""
+
+    digital_source_type: str | None = None
+    ai_generated: bool = False
+    ai_composited: bool = False
+    c2pa_present: bool = False
+    c2pa_valid: bool | None = None
+    c2pa_signer: str | None = None
+    flags: list[str] = Field(default_factory=list)  # report lines, e.g. "AI-generated (IPTC …)"
+
+
 class Asset(_Rec):
     """One file as Rushline understands it. `error` is set (and the rest mostly empty) when the
     file could not be read: a per-file error, never an exception out of a batch."""
@@ -82,6 +94,7 @@ class Asset(_Rec):
     photo: PhotoInfo | None = None
     bwf_originator: str | None = None
     bwf_time_reference: int | None = None  # samples since midnight
+    ai: AIProvenance | None = None  # set when probe read provenance (needs ExifTool)
     notes: list[str] = Field(default_factory=list)  # non-fatal remarks ("RAW not decodable")
     error: str | None = None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from pipeline.assets import Asset, AudioStream, Kind, PhotoInfo, VideoStream
+from pipeline.assets import AIProvenance, Asset, AudioStream, Kind, PhotoInfo, VideoStream
 
 VIDEO_EXT = {
     ".mov", ".mp4", ".m4v", ".mxf", ".mts", ".m2ts", ".avi", ".mkv", ".mpg", ".mpeg", ".webm",
@@ -71,15 +71,62 @@ def iter_files(
 
 
 def probe_paths(
-    paths: Iterable[str | os.PathLike[str]], *, recursive: bool = True, workers: int = 4
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    recursive: bool = True,
+    workers: int = 4,
+    provenance: bool = True,
 ) -> list[Asset]:
-    """Probe every file under `paths` (files or folders); one Asset per file, in order."""
+    """Probe every file under `paths` (files or folders); one Asset per file, in order.
+
+    With `provenance`, media files also get their AI provenance (IPTC Digital Source Type,
+    C2PA) when ExifTool is installed; without it, a note says it was not read.
+    """
     files = list(iter_files(paths, recursive=recursive))
     if len(files) <= 1 or workers <= 1:
-        return [probe_file(f) for f in files]
-    # MediaInfo and exifread spend most of their time in C or waiting on IO: threads suffice.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(probe_file, files))
+        assets = [probe_file(f) for f in files]
+    else:
+        # MediaInfo and exifread spend their time in C or waiting on IO: threads suffice.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            assets = list(pool.map(probe_file, files))
+    if provenance:
+        add_provenance(assets)
+    return assets
+
+
+def add_provenance(assets: list[Asset]) -> None:
+    """Fill `Asset.ai` for readable media: one ExifTool command for the whole batch."""
+    from pipeline.tools import has_exiftool
+
+    media = [a for a in assets if a.ok and a.kind in (Kind.VIDEO, Kind.AUDIO, Kind.PHOTO)]
+    if not media:
+        return
+    if not has_exiftool():
+        for a in media:
+            a.notes.append("AI provenance not read: ExifTool is not installed")
+        return
+    from pipeline.errors import RushlineError
+    from pipeline.rights.provenance import read_provenance_many
+
+    try:
+        found = read_provenance_many([a.path for a in media])
+    except RushlineError as exc:
+        for a in media:
+            a.notes.append(f"AI provenance not read: {exc}")
+        return
+    for a in media:
+        prov = found.get(a.path)
+        if prov is None:
+            continue
+        a.ai = AIProvenance(
+            digital_source_type=prov.digital_source_type,
+            ai_generated=prov.ai_generated,
+            ai_composited=prov.ai_composited,
+            c2pa_present=prov.c2pa.present,
+            c2pa_valid=prov.c2pa.valid,
+            c2pa_signer=prov.c2pa.signer,
+            flags=prov.flags,
+        )
 
 
 def probe_file(path: str | os.PathLike[str]) -> Asset:

@@ -160,3 +160,30 @@ def test_unsupported_raw_is_noted_not_fatal(shared_raw):
     assert a.error is None
     assert a.camera == "Canon EOS 350D DIGITAL"
     assert any("not supported by LibRaw" in n for n in a.notes)
+
+
+def test_probe_flags_ai_generated_and_composited_media(tmp_path):
+    """IPTC Digital Source Type read back from the file itself and from an XMP sidecar."""
+    from pipeline.tools import exiftool_exe
+
+    base = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+    _ff("-f", "lavfi", "-i", "testsrc2=s=320x240", "-frames:v", "1", str(tmp_path / "gen.jpg"))
+    _ff("-f", "lavfi", "-i", "testsrc2=s=320x240", "-frames:v", "1", str(tmp_path / "comp.jpg"))
+    _ff("-f", "lavfi", "-i", "testsrc2=s=320x240", "-frames:v", "1", str(tmp_path / "cam.jpg"))
+    run(
+        [exiftool_exe(), "-q", "-overwrite_original",
+         f"-XMP-iptcExt:DigitalSourceType={base}trainedAlgorithmicMedia",
+         str(tmp_path / "gen.jpg")],
+        what="tagging",
+    )  # fmt: skip
+    run(
+        [exiftool_exe(), "-q", "-o", str(tmp_path / "comp.xmp"),
+         f"-XMP-iptcExt:DigitalSourceType={base}compositeWithTrainedAlgorithmicMedia",
+         str(tmp_path / "comp.jpg")],
+        what="writing a sidecar",
+    )  # fmt: skip
+    by_name = {Path(a.path).name: a for a in probe_paths([tmp_path])}
+    assert by_name["gen.jpg"].ai.ai_generated and not by_name["gen.jpg"].ai.ai_composited
+    assert any("AI-generated" in f for f in by_name["gen.jpg"].ai.flags)
+    assert by_name["comp.jpg"].ai.ai_composited
+    assert by_name["cam.jpg"].ai.flags == [] and not by_name["cam.jpg"].ai.ai_generated

@@ -103,6 +103,13 @@ def register(app: typer.Typer) -> None:
                 codec, picture, sound, extra = _fmt_av(a)
                 dur = f"{a.duration_s:.2f} s" if a.duration_s is not None else ""
                 fmt = " / ".join(x for x in (a.container, codec) if x)
+                if a.ai and a.ai.flags:
+                    flags = "; ".join(a.ai.flags)
+                    extra = (
+                        f"{extra} [bold magenta]{flags}[/]"
+                        if extra
+                        else f"[bold magenta]{flags}[/]"
+                    )
                 notes = "; ".join(a.notes)
                 if notes:
                     extra = f"{extra} [yellow]{notes}[/]" if extra else f"[yellow]{notes}[/]"

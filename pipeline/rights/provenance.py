@@ -167,6 +167,40 @@ def read_provenance(
     )
 
 
+def read_provenance_many(
+    paths: list[str | os.PathLike[str]], *, session=None
+) -> dict[str, Provenance]:
+    """Provenance of many files with one ExifTool command for all of them and their sidecars.
+
+    Keys are the paths as given (str). Probe uses this: a round trip per file costs 4x more.
+    """
+    from pipeline.rights.exiftool import ExifToolSession
+    from pipeline.rights.xmp import sidecar_path
+
+    if not paths:
+        return {}
+    groups = {
+        str(p): [Path(p)]
+        + [sc for sc in (sidecar_path(p, "name"), sidecar_path(p, "ext")) if sc.is_file()]
+        for p in paths
+    }
+    own = session is None
+    s = session or ExifToolSession().start()
+    try:
+        every = sorted({os.path.abspath(f) for files in groups.values() for f in files})
+        rows = s.read_json(every, ["XMP-iptcExt:DigitalSourceType"])
+    finally:
+        if own:
+            s.close()
+    out: dict[str, Provenance] = {}
+    for key, files in groups.items():
+        merged: dict[str, Any] = {}
+        for f in reversed(files):  # the file itself wins over a sidecar
+            merged.update(rows.get(os.path.abspath(f), {}))
+        out[key] = read_provenance(key, xmp_row=merged)
+    return out
+
+
 def _read_dst_row(p: Path, session) -> dict[str, Any]:
     from pipeline.rights.exiftool import ExifToolSession
     from pipeline.rights.xmp import sidecar_path
