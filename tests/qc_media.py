@@ -100,6 +100,37 @@ def make_programme(dest: Path) -> None:
     )
 
 
+def make_lineup(dest: Path) -> None:
+    """A file with its line-up: 0-2 s bars and tone, 2-4 s a still slate in silence, 4-5 s
+    black in silence, then 5-8 s programme (moving, tone)."""
+    graph = (
+        f"smptehdbars={SRC}:d=2,format=yuv420p[b];"
+        f"color=c=0x404040:{SRC}:d=2,format=yuv420p,"
+        "drawbox=x=100:y=100:w=200:h=80:color=white:t=fill[s];"
+        f"color=c=black:{SRC}:d=1,format=yuv420p[k];"
+        f"{moving(3)},format=yuv420p[p];"
+        "[b][s][k][p]concat=n=4:v=1:a=0[v];"
+        "aevalsrc=exprs='if(lt(t\\,2)+gte(t\\,5)\\,0.1*sin(2*PI*1000*t)\\,0)':s=48000:d=8,"
+        "aformat=channel_layouts=stereo[a]"
+    )
+    _ff(
+        [
+            "-filter_complex",
+            graph,
+            "-map",
+            "[v]",
+            "-map",
+            "[a]",
+            *X264,
+            *BT709,
+            "-c:a",
+            "pcm_s24le",
+            str(dest),
+        ],
+        "making the line-up clip",
+    )
+
+
 def make_red_flashes(dest: Path) -> None:
     """3 s: saturated red and black alternating every 3 frames (no luminance flash)."""
     red = (
@@ -268,6 +299,7 @@ def make_truncated(dest: Path) -> None:
 BUILDERS = {
     "programme.mov": make_programme,
     "red_flashes.mov": make_red_flashes,
+    "lineup.mov": make_lineup,
     "illegal.mov": make_illegal,
     "interlaced_tff.mp4": lambda d: make_interlaced(d, declare="tff"),
     "interlaced_declared_bff.mp4": lambda d: make_interlaced(d, declare="bff"),

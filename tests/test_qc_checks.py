@@ -18,7 +18,6 @@ from pipeline.profiles import (
 )
 from pipeline.qc.findings import Finding, QCResult, Severity, Verdict
 
-
 FRAME = 1 / 25
 
 
@@ -72,6 +71,7 @@ def test_programme_is_measured_in_one_pass(programme):
     assert dec["analysis_size"] == [480, 270]
     for key in ("integrated_lufs", "lra_lu", "true_peak_dbtp", "momentary_max_lufs"):
         assert key in programme.measurements["loudness"]
+    assert by_check(programme, "decode") == []  # a clean file: ffmpeg complained about nothing
 
 
 def test_mid_programme_black_found_on_frame_boundaries(programme):
@@ -223,6 +223,33 @@ def test_disabled_check_does_not_run(media):
     r = qc_file(media["programme.mov"], prof)
     assert "freeze" not in r.measurements
     assert by_check(r, "freeze") == [] and by_check(r, "freeze.still") == []
+
+
+def test_line_up_before_the_programme_is_not_a_finding(media):
+    """Bars, a slate and head black in silence: measured, but inside the head allowance and
+    not programme, so no finding; with no allowance the head black and silence are found."""
+    from pipeline.profiles import BlackSpec
+    from pipeline.qc.run import qc_file
+
+    allow = make_profile(
+        picture=PictureSpec(black=BlackSpec(head_allowed_s=3.0)),
+        sound=SoundSpec(silence=SilenceSpec(head_allowed_s=3.0)),
+    )
+    r = qc_file(media["lineup.mov"], allow)
+    assert r.measurements["programme"]["start_s"] == pytest.approx(5.0)
+    assert r.measurements["black"] == [
+        {"start_s": 4.0, "end_s": 5.0, "duration_s": 1.0, "where": "head"}
+    ]
+    assert r.measurements["silence"][0]["where"] == "head"
+    picture_or_silence = [
+        f for f in r.findings if f.check.split(".")[0] in ("black", "freeze", "levels", "silence")
+    ]
+    assert picture_or_silence == []
+    strict = qc_file(media["lineup.mov"], make_profile())
+    found = {f.check for f in strict.findings}
+    assert {"black.head", "silence"} <= found
+    (silence,) = by_check(strict, "silence")
+    assert "at the head" in silence.message
 
 
 # --- units --------------------------------------------------------------------------------------

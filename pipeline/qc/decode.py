@@ -46,6 +46,7 @@ IDET_EVERY = 500  # idet sees the first IDET_RUN frames of every IDET_EVERY (20 
 IDET_RUN = 50
 IDET_WIDTH = 240  # idet picture width: every line kept, columns point-sampled
 AUDIO_BLOCK_S = 0.5  # audio handed to the checks in blocks of this length
+SCALE_FLAGS = "area"  # area averaging: the low-pass R103 assumes before counting pixels
 
 FrameSink = Callable[[int, np.ndarray], None]  # (frame index, planes (3, h, w))
 AudioSink = Callable[[np.ndarray], None]  # (frames, channels) float32
@@ -244,7 +245,7 @@ def decode_pass(
         dtype = np.uint8 if depth <= 8 else np.uint16
         vbytes = aw * ah * 3 * np.dtype(dtype).itemsize
         # Area averaging is the low-pass that R103's 1 % rule assumes; it also calms noise.
-        scale = f"scale={aw}:{ah}:flags=area,format={fmt}"
+        scale = f"scale={aw}:{ah}:flags={SCALE_FLAGS},format={fmt}"
         if interlace_evidence and layout.height >= 2:
             idet_w = max(2, min(layout.width, IDET_WIDTH) // 2 * 2)
             graph.append(
@@ -338,7 +339,7 @@ def decode_pass(
         assert on_audio is not None
         with os.fdopen(afd_r, "rb", buffering=1 << 20) as fh:
             try:
-                rate, channels = _read_wav_header(fh)
+                rate, channels = _read_wav_header(fh, path)
                 stats.sample_rate, stats.channels = rate, channels
                 if on_audio_format is not None:
                     on_audio_format(rate, channels)
@@ -378,7 +379,9 @@ def decode_pass(
     finally:
         stats.returncode = proc.wait()
     stats.stderr_tail = list(tail)
-    if failures:
+    # When ffmpeg itself failed, its own words explain more than a reader that saw no data.
+    ffmpeg_failed = stats.returncode > 0
+    if failures and not (ffmpeg_failed and isinstance(failures[0], MediaError)):
         raise failures[0]
     if stats.returncode != 0:
         detail = "; ".join(_useful_lines(stats.stderr_tail, path)[-3:])
@@ -418,19 +421,19 @@ def _drain(fh: BinaryIO) -> None:
         pass
 
 
-def _read_wav_header(fh: BinaryIO) -> tuple[int, int]:
+def _read_wav_header(fh: BinaryIO, path: Path) -> tuple[int, int]:
     """Parse the RIFF/WAVE header ffmpeg writes on a pipe; returns (sample rate, channels).
 
     Reading ffmpeg's own header means we never guess how many channels `amerge` produced.
     """
     head = _read_n(fh, 12)
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-        raise MediaError("the audio could not be decoded (no WAV header from ffmpeg)")
+        raise MediaError(f"{path}: the audio could not be decoded", path=path)
     rate = channels = 0
     while True:
         ch = _read_n(fh, 8)
         if len(ch) < 8:
-            raise MediaError("the audio could not be decoded (no audio data from ffmpeg)")
+            raise MediaError(f"{path}: the audio could not be decoded", path=path)
         cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
         if cid == b"data":
             return rate, channels
