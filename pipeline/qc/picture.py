@@ -90,11 +90,13 @@ class PictureAnalysis:
         else:
             self.black, self.range_y = 16.0 * scale, 219.0 * scale
             self.mid, self.range_c = 128.0 * scale, 224.0 * scale
-        self.black_code = self.black + self.spec.black.luma_threshold * self.range_y
+        # Thresholds as integer code values: comparing integer pixels with a Python float
+        # would convert every pixel to float64 first (NumPy 2 casting), three times a frame.
+        self.black_code = math.floor(self.black + self.spec.black.luma_threshold * self.range_y)
         lv = self.spec.levels
-        # R103 luma limits as code values: a pixel is out when strictly beyond them.
-        self.luma_lo = self.black + lv.luma_min_percent / 100 * self.range_y
-        self.luma_hi = self.black + lv.luma_max_percent / 100 * self.range_y
+        # R103 luma limits: a pixel is out when strictly beyond them.
+        self.luma_lo = math.ceil(self.black + lv.luma_min_percent / 100 * self.range_y)
+        self.luma_hi = math.floor(self.black + lv.luma_max_percent / 100 * self.range_y)
         self.noise = 10 ** (self.spec.freeze.noise_db / 20.0)
         # The stream's matrix when tagged; untagged SD is BT.601, everything else BT.709.
         # The other one is tried on a sparse grid to explain a gamut failure by a mislabel.

@@ -230,6 +230,7 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
     data["channels"] = [c + 1 for c in sa.prog]
     data["layout"] = spec.layout
     data["target_lufs"] = spec.target_lufs
+    data["tolerance_lu"] = spec.tolerance_lu
     m.measurements["loudness"] = data
     out: list[Finding] = []
     il = res.integrated_lufs

@@ -18,6 +18,7 @@ from pipeline.report import render_html
 
 SEVERITY_COLOURS = {"error": "#b00020", "warning": "#b26a00", "info": "#3a6ea5"}
 CURVE_W, CURVE_H = 1000, 260
+LEFT = 110  # left margin shared by the curve and the timeline, so their time axes line up
 LUFS_FLOOR = -50.0
 
 
@@ -105,7 +106,7 @@ def _summary_rows(meas: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _x(t: float, duration: float) -> float:
-    return 50 + (CURVE_W - 60) * (t / duration if duration > 0 else 0)
+    return LEFT + (CURVE_W - LEFT - 10) * (t / duration if duration > 0 else 0)
 
 
 def loudness_svg(loud: dict[str, Any], duration: float) -> str:
@@ -140,18 +141,26 @@ def loudness_svg(loud: dict[str, Any], duration: float) -> str:
     out = [
         f'<svg class="curve" viewBox="0 0 {CURVE_W} {CURVE_H}" width="100%" '
         'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="loudness curve">',
-        f'<rect x="50" y="10" width="{CURVE_W - 60}" height="{CURVE_H - 40}" fill="#fafafa" '
-        'stroke="#ddd"/>',
+        f'<rect x="{LEFT}" y="10" width="{CURVE_W - LEFT - 10}" height="{CURVE_H - 40}" '
+        'fill="#fafafa" stroke="#ddd"/>',
     ]
     for v in range(int(LUFS_FLOOR), int(top) + 1, 5):
         out.append(
-            f'<line x1="50" x2="{CURVE_W - 10}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>'
-            f'<text x="44" y="{y(v) + 4:.1f}" font-size="10" text-anchor="end" fill="#666">'
-            f"{v}</text>"
+            f'<line x1="{LEFT}" x2="{CURVE_W - 10}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+            'stroke="#eee"/>'
+            f'<text x="{LEFT - 6}" y="{y(v) + 4:.1f}" font-size="10" text-anchor="end" '
+            f'fill="#666">{v}</text>'
         )
     if isinstance(target, int | float):
+        tol = loud.get("tolerance_lu")
+        if isinstance(tol, int | float) and tol > 0:
+            top_y, bottom_y = y(target + tol), y(target - tol)
+            out.append(
+                f'<rect x="{LEFT}" y="{top_y:.1f}" width="{CURVE_W - LEFT - 10}" '
+                f'height="{bottom_y - top_y:.1f}" fill="#1b7f3b" fill-opacity="0.08"/>'
+            )
         out.append(
-            f'<line x1="50" x2="{CURVE_W - 10}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
+            f'<line x1="{LEFT}" x2="{CURVE_W - 10}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
             'stroke="#1b7f3b" stroke-dasharray="6 4"/>'
             f'<text x="{CURVE_W - 12}" y="{y(target) - 4:.1f}" font-size="10" text-anchor="end" '
             f'fill="#1b7f3b">target {target:g} LUFS</text>'
@@ -165,9 +174,10 @@ def loudness_svg(loud: dict[str, Any], duration: float) -> str:
             f'fill="#666">{_clock(t)}</text>'
         )
     out.append(
-        f'<text x="60" y="{CURVE_H - 2}" font-size="11" fill="#1d4f91">— short-term (3 s)</text>'
-        f'<text x="200" y="{CURVE_H - 2}" font-size="11" fill="#9db7d5">— momentary (400 ms)'
+        f'<text x="{LEFT}" y="{CURVE_H - 2}" font-size="11" fill="#1d4f91">— short-term (3 s)'
         "</text>"
+        f'<text x="{LEFT + 140}" y="{CURVE_H - 2}" font-size="11" fill="#9db7d5">— momentary '
+        "(400 ms)</text>"
     )
     out.append("</svg>")
     return "".join(out)
@@ -186,9 +196,10 @@ def timeline_svg(findings: list[dict[str, Any]], duration: float) -> str:
     for k, check in enumerate(checks):
         yy = 5 + k * lane
         out.append(
-            f'<text x="{46}" y="{yy + 12}" font-size="10" text-anchor="end" fill="#333">'
-            f"{_esc(check[:14])}</text>"
-            f'<rect x="50" y="{yy}" width="{CURVE_W - 60}" height="{lane - 4}" fill="#f5f5f7"/>'
+            f'<text x="{LEFT - 6}" y="{yy + 12}" font-size="10" text-anchor="end" fill="#333">'
+            f"{_esc(check[:24])}</text>"
+            f'<rect x="{LEFT}" y="{yy}" width="{CURVE_W - LEFT - 10}" height="{lane - 4}" '
+            'fill="#f5f5f7"/>'
         )
         for f in timed:
             if f["check"] != check:
