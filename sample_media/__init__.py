@@ -51,7 +51,7 @@ from sample_media.cards import CARD_BUILDERS
 from sample_media.master import build_programme_master, build_web_master, expected_results
 from sample_media.misc import build_misc
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "7"
 MANIFEST = "manifest.json"
 
 Manifest = dict[str, Any]

@@ -33,7 +33,10 @@ BITEXACT_OUT = [
 ]
 # Colour tags set on the frames as well: since ffmpeg 7 the encoder takes them from the frames,
 # and output-side -color_* options alone were ignored for ProRes in our tests.
-BT709_FRAMES = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+# Convert with the BT.709 matrix (swscale defaults to BT.601, which HD QC rightly flags as a
+# 601/709 mix-up), then tag the frames so encoders write matching colour metadata.
+BT709_TAGS = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+BT709_FRAMES = f"scale=out_color_matrix=bt709:out_range=tv,{BT709_TAGS}"
 BT709_OUT = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
 
 

@@ -38,6 +38,7 @@ from sample_media._ff import (
     BITEXACT_OUT,
     BT709_FRAMES,
     BT709_OUT,
+    BT709_TAGS,
     FPS,
     SAMPLE_RATE,
     ffmpeg,
@@ -114,7 +115,9 @@ def _video_graph() -> str:
     """The filter graph: one lavfi chain per timeline segment, concatenated, fields set TFF.
 
     Inputs 0 and 1 are the slate and still-card PNGs (looped images)."""
-    still = "format=yuv422p,setsar=1"
+    # RGB sources are converted with the BT.709 matrix here, once; the night scene is designed
+    # directly in YUV and must not be converted again.
+    still = "scale=out_color_matrix=bt709:out_range=tv,format=yuv422p,setsar=1"
     # Night: testsrc2 squeezed into luma 16..~27 with temporal grain, plus lit windows (~6 % of
     # the picture) as in a real night exterior: dark, textured, moving, but not black.
     windows = ",".join(
@@ -131,8 +134,8 @@ def _video_graph() -> str:
         ]
     )
     night = (
-        f"testsrc2={SIZE}:d=6,format=yuv422p,"
-        "lutyuv=y='16+(val-16)*0.06':u='128+(val-128)*0.2':v='128+(val-128)*0.2',"
+        f"testsrc2={SIZE}:d=6,scale=out_color_matrix=bt709:out_range=tv,format=yuv422p,"
+        "lutyuv=y='16+(val-16)*0.06':u='128+(val-128)*0.03':v='128+(val-128)*0.03',"
         f"noise=c0s=5:c0f=t+u:c0_seed=4242,{windows}"
     )
     parts = [
@@ -140,7 +143,7 @@ def _video_graph() -> str:
         f"[0:v]{still}[s1]",
         f"color=c=black:{SIZE}:d=1,{still}[s2]",
         f"testsrc2={SIZE}:d=9,{still}[s3]",
-        f"{night},{still}[s4]",
+        f"{night},setsar=1[s4]",
         f"[1:v]{still}[s5]",
         # Scene B: frames 0-74, then frame 74 held 3 s (the fault), then frames 150-249 —
         # the source clock kept running under the freeze, as with a real playout glitch.
@@ -151,7 +154,7 @@ def _video_graph() -> str:
         f"color=c=black:{SIZE}:d=5,{still}[s10]",
     ]
     cat = "".join(f"[s{i}]" for i in range(len(parts)))
-    parts.append(f"{cat}concat=n={len(parts)}:v=1:a=0,setfield=tff,{BT709_FRAMES}[v]")
+    parts.append(f"{cat}concat=n={len(parts)}:v=1:a=0,setfield=tff,{BT709_TAGS}[v]")
     return ";".join(parts)
 
 
