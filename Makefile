@@ -11,7 +11,7 @@ export PREFECT_API_URL :=
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 SAMPLES := sample_media/out
 
-.PHONY: setup system-deps samples demo test lint format bench ui clean
+.PHONY: setup system-deps samples demo test lint format bench bench-quick ui clean
 
 setup: $(STAMP) system-deps
 
@@ -53,8 +53,11 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup samples
+bench: setup
 	$(PY) -m bench
+
+bench-quick: setup
+	$(PY) -m bench --quick
 
 ui: setup
 	$(VENV)/bin/prefect server start
