@@ -308,3 +308,17 @@ def test_registry_adds_a_check_with_one_decorator(media):
         assert by_check(other, "test.mean_luma") == []
     finally:
         registry._CHECKS.pop("test.mean_luma", None)
+
+
+def test_qc_files_goes_on_after_a_bad_file(media, tmp_path):
+    from pipeline.qc.run import exit_code_for, qc_files
+
+    results = qc_files(
+        [media["zero_channels.wav"], media["illegal.mov"]],
+        make_profile(loudness=None),
+        thumbnails_root=tmp_path,
+    )
+    assert [r.verdict for r in results] == [Verdict.ERROR, Verdict.WARN]
+    assert exit_code_for(results) == 2
+    (gamut,) = by_check(results[1], "levels.gamut")
+    assert (tmp_path / gamut.thumbnail).is_file()
