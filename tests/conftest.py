@@ -53,3 +53,10 @@ def prefect_harness(tmp_path_factory):
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """All flow tests run on one xdist worker, so one ephemeral Prefect API starts, not two."""
+    for item in items:
+        if item.get_closest_marker("flow"):
+            item.add_marker(pytest.mark.xdist_group(name="prefect"))
