@@ -25,11 +25,12 @@ median and the spread (min-max) per variant. The load average is printed with ea
 machine may be shared, and a ratio measured under load says so.
 
 Why the baseline is the engine itself: the previous hand-written replica (`--legacy`) came out
-2-3x slower than Rushline, which a "same IO minus hashing" floor cannot be. Measured on 2.2 GB:
-its time went into the write phase (17-21 s vs 5-6 s, 12 s CPU vs 3-5 s) because it never
-dropped its re-read copies from the page cache, which grew by 4.4 GB during the run; on this VM
-every newly used page of memory costs ~5-11 us of CPU (touching 3 GiB of fresh memory: 3.6-8.7 s
-CPU). The same replica with one fadvise(DONTNEED) after each re-read ran as fast as the engine.
+2-3x slower than Rushline, which a "same IO minus hashing" floor cannot be. Measured on 2.2 GB
+(4 runs each, alternating): 12.9-23.3 s and 10-13 s CPU vs 8.7-14.5 s and 3-7 s CPU for the
+engine, the extra time in its write phase, because it never dropped its re-read copies from the
+page cache, which grew by 4.4 GB during the run (Cached 3.3 -> 7.5 GB); on this VM every newly
+used page of memory is dear (touching 3 GiB of fresh memory: 3.6-8.7 s CPU). The same replica
+with one fadvise(DONTNEED) after each re-read: 8.7-8.9 s, 4.9-5.4 s CPU, as fast as the engine.
 On small files it paid 2 fsyncs and 4 thread starts per file where Rushline does one syncfs per
 destination per batch. A replica drifts from the engine; the engine with a null hash cannot.
 
