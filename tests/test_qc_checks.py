@@ -322,3 +322,29 @@ def test_qc_files_goes_on_after_a_bad_file(media, tmp_path):
     assert exit_code_for(results) == 2
     (gamut,) = by_check(results[1], "levels.gamut")
     assert (tmp_path / gamut.thumbnail).is_file()
+
+
+@pytest.mark.parametrize("where", ["video", "audio"])
+def test_a_failing_check_stops_the_pass_without_hanging(media, where):
+    """A bug in a check must surface as its exception, with ffmpeg stopped, not a deadlock."""
+    from pipeline.qc.decode import decode_pass, probe_layout
+
+    layout = probe_layout(media["programme.mov"])
+    seen = {"frames": 0, "blocks": 0}
+
+    def on_frame(i, planes):
+        seen["frames"] += 1
+        if where == "video" and i == 5:
+            raise ValueError("broken picture check")
+
+    def on_audio(block):
+        seen["blocks"] += 1
+        if where == "audio" and seen["blocks"] == 2:
+            raise ValueError("broken sound check")
+
+    with pytest.raises(ValueError, match=f"broken {'picture' if where == 'video' else 'sound'}"):
+        decode_pass(layout, on_frame=on_frame, on_audio=on_audio)
+    if where == "video":
+        assert seen["frames"] == 6
+    else:
+        assert seen["blocks"] == 2

@@ -21,8 +21,10 @@ Each pipe has its own reader thread (and stderr a third) so ffmpeg never blocks 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import queue
 import re
 import shlex
 import struct
@@ -46,6 +48,9 @@ IDET_EVERY = 500  # idet sees the first IDET_RUN frames of every IDET_EVERY (20 
 IDET_RUN = 50
 IDET_WIDTH = 240  # idet picture width: every line kept, columns point-sampled
 AUDIO_BLOCK_S = 0.5  # audio handed to the checks in blocks of this length
+VIDEO_QUEUE_FRAMES = 48  # decoded frames waiting for the checks (~37 MB at 480x270 10-bit)
+AUDIO_QUEUE_BLOCKS = 32  # audio blocks waiting for the checks (16 s)
+PIPE_BYTES = 1 << 20  # ask Linux for 1 MB pipes (64 KB by default): fewer stalls
 SCALE_FLAGS = "area"  # area averaging: the low-pass R103 assumes before counting pixels
 
 FrameSink = Callable[[int, np.ndarray], None]  # (frame index, planes (3, h, w))
@@ -273,6 +278,7 @@ def decode_pass(
         else:
             graph.append(f"{''.join(labels)}amerge=inputs={len(labels)}[aout]")
         afd_r, afd_w = os.pipe()
+        _grow_pipe(afd_r)
         out_args += ["-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav", f"pipe:{afd_w}"]
     cmd = [
         ffmpeg_exe(),
@@ -303,6 +309,8 @@ def decode_pass(
         if afd_w >= 0:
             os.close(afd_w)  # the child holds its copy; EOF arrives when ffmpeg exits
 
+    if want_video and proc.stdout is not None:
+        _grow_pipe(proc.stdout.fileno())
     failures: list[BaseException] = []
     tail: deque[str] = deque(maxlen=40)
 
@@ -318,59 +326,109 @@ def decode_pass(
                 stats.decode_errors += 1
             tail.append(line)
 
+    stop = threading.Event()
+
+    def fail(exc: BaseException) -> None:
+        """A sink failed: stop ffmpeg and the other threads; the caller re-raises it."""
+        failures.append(exc)
+        stop.set()
+        proc.kill()
+
+    # Each pipe has a reader that only moves bytes into a bounded queue and a worker that runs
+    # the checks: ffmpeg never waits on Python's arithmetic, only on a full queue, so decoding
+    # and measuring overlap on a multi-core machine.
+    video_q: queue.Queue[bytes | None] = queue.Queue(maxsize=VIDEO_QUEUE_FRAMES)
+    audio_q: queue.Queue[bytes | None] = queue.Queue(maxsize=AUDIO_QUEUE_BLOCKS)
+
+    def put(q: queue.Queue[bytes | None], item: bytes | None) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def take(q: queue.Queue[bytes | None]) -> bytes | None:
+        """The next item, or None at the end or once the pass is being stopped."""
+        while not stop.is_set():
+            try:
+                return q.get(timeout=0.2)
+            except queue.Empty:
+                continue
+        return None
+
     def read_video() -> None:
-        assert proc.stdout is not None and on_frame is not None
-        buf = bytearray(vbytes)
-        view = memoryview(buf)
-        index = 0
+        assert proc.stdout is not None
         try:
-            while _read_exact(proc.stdout, view):
-                planes = np.frombuffer(buf, dtype=dtype).reshape(3, ah, aw)
-                on_frame(index, planes)
-                index += 1
-        except BaseException as exc:  # a sink failed: stop ffmpeg, report it from the caller
-            failures.append(exc)
-            proc.kill()
+            while not stop.is_set():
+                data = proc.stdout.read(vbytes)
+                if len(data) < vbytes:  # end of stream (a partial last frame is dropped)
+                    break
+                if not put(video_q, data):
+                    break
+        except BaseException as exc:
+            fail(exc)
         finally:
-            stats.frames = index
+            put(video_q, None)
             _drain(proc.stdout)
 
+    def measure_video() -> None:
+        assert on_frame is not None
+        index = 0
+        try:
+            while (data := take(video_q)) is not None:
+                planes = np.frombuffer(data, dtype=dtype).reshape(3, ah, aw)
+                on_frame(index, planes)
+                index += 1
+        except BaseException as exc:
+            fail(exc)
+        finally:
+            stats.frames = index
+
     def read_audio() -> None:
-        assert on_audio is not None
         with os.fdopen(afd_r, "rb", buffering=1 << 20) as fh:
             try:
                 rate, channels = _read_wav_header(fh, path)
                 stats.sample_rate, stats.channels = rate, channels
                 if on_audio_format is not None:
                     on_audio_format(rate, channels)
-                if channels <= 0:
-                    _drain(fh)
-                    return
-                frame_bytes = 4 * channels
-                block = max(1, int(rate * AUDIO_BLOCK_S)) * frame_bytes
-                pending = b""
-                while True:
-                    chunk = fh.read(block)
-                    if not chunk:
-                        break
-                    if pending:
-                        chunk = pending + chunk
-                    usable = len(chunk) - len(chunk) % frame_bytes
-                    pending = chunk[usable:]
-                    if usable:
-                        samples = np.frombuffer(chunk[:usable], dtype="<f4").reshape(-1, channels)
-                        stats.audio_frames += samples.shape[0]
-                        on_audio(samples)
+                if channels > 0:
+                    block = max(1, int(rate * AUDIO_BLOCK_S)) * 4 * channels
+                    while not stop.is_set():
+                        chunk = fh.read(block)
+                        if not chunk or not put(audio_q, chunk):
+                            break
             except BaseException as exc:
-                failures.append(exc)
-                proc.kill()
+                fail(exc)
+            finally:
+                put(audio_q, None)
                 _drain(fh)
+
+    def measure_audio() -> None:
+        assert on_audio is not None
+        pending = b""
+        try:
+            while (chunk := take(audio_q)) is not None:
+                frame_bytes = 4 * stats.channels
+                if pending:
+                    chunk = pending + chunk
+                usable = len(chunk) - len(chunk) % frame_bytes
+                pending = chunk[usable:]
+                if usable:
+                    samples = np.frombuffer(chunk[:usable], dtype="<f4").reshape(-1, stats.channels)
+                    stats.audio_frames += samples.shape[0]
+                    on_audio(samples)
+        except BaseException as exc:
+            fail(exc)
 
     threads = [threading.Thread(target=read_stderr, name="qc-ffmpeg-stderr", daemon=True)]
     if want_video:
-        threads.append(threading.Thread(target=read_video, name="qc-video", daemon=True))
+        threads.append(threading.Thread(target=read_video, name="qc-video-read", daemon=True))
+        threads.append(threading.Thread(target=measure_video, name="qc-video", daemon=True))
     if want_audio:
-        threads.append(threading.Thread(target=read_audio, name="qc-audio", daemon=True))
+        threads.append(threading.Thread(target=read_audio, name="qc-audio-read", daemon=True))
+        threads.append(threading.Thread(target=measure_audio, name="qc-audio", daemon=True))
     for t in threads:
         t.start()
     try:
@@ -401,16 +459,12 @@ def _useful_lines(lines: list[str], path: Path) -> list[str]:
     return out or [lines[-1].strip()] if lines else out
 
 
-def _read_exact(fh: BinaryIO, view: memoryview) -> bool:
-    """Fill `view` from `fh`; False at a clean end of stream (a partial last frame is dropped)."""
-    got = 0
-    n = len(view)
-    while got < n:
-        k = fh.readinto(view[got:])  # type: ignore[attr-defined]
-        if not k:
-            return False
-        got += k
-    return True
+def _grow_pipe(fd: int) -> None:
+    """Ask for a larger pipe buffer (Linux F_SETPIPE_SZ); harmless where it is refused."""
+    try:
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except OSError:
+        pass
 
 
 def _drain(fh: BinaryIO) -> None:
