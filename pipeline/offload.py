@@ -765,12 +765,14 @@ def offload(
                 on_file_done(rec)
 
         throttled = bool(_throttle())
+        pending_bytes = 0  # running total: re-summing the batch per file was quadratic
         for src in scan.files:
             small = src.size <= SMALL_FILE and not throttled
             batch.append(_begin(src, dests, formats, chunk_size, progress, sync=not small))
-            pending_bytes = sum(p.src.size for p in batch)
+            pending_bytes += src.size
             if not small or len(batch) >= _BATCH_FILES or pending_bytes >= _BATCH_BYTES:
                 settle_batch()
+                pending_bytes = 0
         settle_batch()
     finally:
         pool.shutdown(wait=True)
