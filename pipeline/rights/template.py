@@ -9,8 +9,10 @@ Text fields may use variables (`{filename}`, `{date}`, `{year}`, `{camera}`, `{s
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 import string
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,11 +281,26 @@ def _key_node(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
     return _node_at(node, loc)
 
 
+def template_dirs() -> list[Path]:
+    """Where named templates are found, first wins: the user's folders ($RUSHLINE_RIGHTS,
+    os.pathsep-separated, else ~/.config/rushline/rights), then the bundled ones."""
+    env = os.environ.get("RUSHLINE_RIGHTS")
+    user = [Path(d) for d in env.split(os.pathsep) if d] if env else []
+    if not env:
+        user = [Path.home() / ".config" / "rushline" / "rights"]
+    shared = Path(sys.prefix) / "share" / "rushline" / "profiles" / "rights"
+    return [*user, TEMPLATES_DIR, shared]
+
+
 def resolve_template_path(name_or_path: str | Path) -> Path:
-    """A template given by path, or by name from `profiles/rights/` ('example')."""
+    """A template given by path, or by name ('example') from the user's or the bundled folder."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists() or "/" in str(name_or_path):
         return p
+    for folder in template_dirs():
+        cand = folder / f"{name_or_path}.yaml"
+        if cand.is_file():
+            return cand
     return TEMPLATES_DIR / f"{name_or_path}.yaml"
 
 
@@ -298,7 +315,7 @@ def load_template(
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        known = ", ".join(sorted(p.stem for p in TEMPLATES_DIR.glob("*.yaml")))
+        known = ", ".join(sorted({p.stem for d in template_dirs() for p in d.glob("*.yaml")}))
         raise ProfileError(
             f"rights template {path} does not exist",
             path=path,
