@@ -95,7 +95,10 @@ def probe_paths(
 
 
 def add_provenance(assets: list[Asset]) -> None:
-    """Fill `Asset.ai` for readable media: one ExifTool command for the whole batch."""
+    """Fill `Asset.ai` for readable media: one ExifTool command for the whole batch.
+
+    The same ExifTool session also fills camera and exposure for photos whose container
+    exifread cannot parse (Canon CRW and CR3, among others)."""
     from pipeline.tools import has_exiftool
 
     media = [a for a in assets if a.ok and a.kind in (Kind.VIDEO, Kind.AUDIO, Kind.PHOTO)]
@@ -106,10 +109,16 @@ def add_provenance(assets: list[Asset]) -> None:
             a.notes.append("AI provenance not read: ExifTool is not installed")
         return
     from pipeline.errors import RushlineError
+    from pipeline.rights.exiftool import ExifToolSession
     from pipeline.rights.provenance import read_provenance_many
 
     try:
-        found = read_provenance_many([a.path for a in media])
+        session = ExifToolSession().start()
+        try:
+            found = read_provenance_many([a.path for a in media], session=session)
+            _fill_photo_gaps(media, session)
+        finally:
+            session.close()
     except RushlineError as exc:
         for a in media:
             a.notes.append(f"AI provenance not read: {exc}")
@@ -155,6 +164,56 @@ def probe_file(path: str | os.PathLike[str]) -> Asset:
         return Asset(**base, error="permission denied; check the file's permissions")
     except OSError as exc:
         return Asset(**base, error=f"cannot read: {exc.strerror or exc}; check the device")
+
+
+_GROUP_ORDER = (
+    "ExifIFD",
+    "IFD0",
+    "XMP-exif",
+    "XMP-tiff",
+    "XMP-aux",
+    "CanonRaw",
+    "Canon",
+    "Composite",
+)
+
+
+def _pick(row: dict[str, Any], tag: str) -> Any:
+    """A tag's value from an ExifTool -G1 row, preferring the standard EXIF groups."""
+    hits = {k.split(":", 1)[0]: v for k, v in row.items() if k.endswith(f":{tag}")}
+    for group in _GROUP_ORDER:
+        if group in hits:
+            return hits[group]
+    return next(iter(hits.values()), None)
+
+
+def _fill_photo_gaps(media: list[Asset], session: Any) -> None:
+    """Camera, lens and exposure from ExifTool for photos exifread could not read."""
+    todo = [a for a in media if a.photo is not None and not a.photo.make and not a.photo.model]
+    if not todo:
+        return
+    tags = ["Make", "Model", "LensModel", "ISO", "ExposureTime", "FNumber", "FocalLength",
+            "DateTimeOriginal"]  # fmt: skip
+    rows = session.read_json([a.path for a in todo], tags)
+    for a in todo:
+        row = rows.get(os.path.abspath(a.path))
+        if not row:
+            continue
+        p = a.photo
+        p.make, p.model = _pick(row, "Make"), _pick(row, "Model")
+        p.lens = p.lens or _pick(row, "LensModel")
+        p.iso = p.iso or _int(_pick(row, "ISO"))
+        t = _num(_pick(row, "ExposureTime"))
+        if p.shutter is None and t:
+            p.shutter = f"1/{round(1 / t)}" if t < 1 else f"{t:g}"
+        f = _num(_pick(row, "FNumber"))
+        p.aperture = p.aperture or (round(f, 1) if f else None)
+        p.focal_length_mm = p.focal_length_mm or _num(_pick(row, "FocalLength"))
+        when = _pick(row, "DateTimeOriginal")
+        if p.captured is None and isinstance(when, str):
+            m = re.fullmatch(r"(\d{4}):(\d\d):(\d\d) (\d\d:\d\d:\d\d)", when.strip())
+            p.captured = f"{m[1]}-{m[2]}-{m[3]}T{m[4]}" if m else when
+        a.camera = a.camera or camera_name(p.make, p.model)
 
 
 # --- video and audio (MediaInfo) -------------------------------------------------------------

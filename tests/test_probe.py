@@ -187,3 +187,21 @@ def test_probe_flags_ai_generated_and_composited_media(tmp_path):
     assert any("AI-generated" in f for f in by_name["gen.jpg"].ai.flags)
     assert by_name["comp.jpg"].ai.ai_composited
     assert by_name["cam.jpg"].ai.flags == [] and not by_name["cam.jpg"].ai.ai_generated
+
+
+def test_exiftool_fills_what_exifread_cannot_read(shared_raw):
+    """Canon CRW (CIFF) and CR3 (ISO BMFF) are opaque to exifread; the batch ExifTool read
+    that probe already makes for provenance fills camera and exposure."""
+    crw = shared_raw / "RAW_CANON_D30_SRGB.CRW"
+    assert probe_file(crw).camera is None  # exifread alone
+    by_name = {
+        Path(a.path).name: a
+        for a in probe_paths([crw, shared_raw / "metadata_only" / "Canon-R6-pruned.CR3"])
+    }
+    d30 = by_name["RAW_CANON_D30_SRGB.CRW"]
+    assert d30.camera == "Canon EOS D30"
+    assert (d30.photo.iso, d30.photo.aperture, d30.photo.captured) == (
+        100, 11.3, "2002-11-24T15:11:22",
+    )  # fmt: skip
+    r6 = by_name["Canon-R6-pruned.CR3"]
+    assert r6.camera == "Canon EOS R6" and r6.photo.lens == "RF70-200mm F2.8 L IS USM"
