@@ -12,6 +12,11 @@ One streaming meter, fed blocks of any length from the single decode pass, gives
   48-tap 4x example of BS.1770 Annex 2, and the sample peak;
 - momentary and short-term series for the report's loudness curve.
 
+Any time window can be measured after the pass (`result(start_s, end_s)`), so QC can meter the
+programme without its line-up tone: the meter keeps, per 100 ms block, the block's energy (the
+gating and LRA inputs) and the largest momentary and short-term readings of the fine grid, five
+numbers per 100 ms (about 1.4 MB for an hour). True peak and sample peak stay whole-file.
+
 Every computation runs on a fixed grid of samples (1 ms ticks, 4096-sample true-peak chunks) and
 incomplete pieces wait in small buffers, so the results do not depend on how the audio was cut
 into blocks: feeding one sample at a time or the whole programme at once gives the same numbers.
@@ -20,6 +25,7 @@ into blocks: feeding one sample at a time or the whole programme at once gives t
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -59,7 +65,13 @@ class LoudnessInputError(UserInputError):
 
 
 class LoudnessResult(BaseModel):
-    """Everything a loudness check or a report needs; JSON-serialisable (silence is None)."""
+    """Everything a loudness check or a report needs; JSON-serialisable (silence is None).
+
+    Integrated loudness, LRA and the momentary/short-term maxima cover the window
+    [`window_start_s`, `window_end_s`] (the whole file by default). True peak, sample peak,
+    the series (the report's curve, from 0 s) and `duration_s` always cover the whole file:
+    peak limits apply to everything delivered, line-up included.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +86,8 @@ class LoudnessResult(BaseModel):
     short_term_series: list[float | None]
     series_step_s: float
     duration_s: float
+    window_start_s: float | None = None
+    window_end_s: float | None = None
 
 
 # --------------------------------------------------------------------------- filters
@@ -204,6 +218,15 @@ class _WindowState:
     blocks: list[float] = field(default_factory=list)  # weighted energy of each 100 ms block
     block_acc: float = 0.0  # energy of the 100 ms block being filled
     block_ticks: int = 0
+    # Per 100 ms block j, over the fine-grid windows ending in (j, j+1] x 100 ms: the largest
+    # momentary and short-term energies, and those of the windows ending exactly at its end.
+    # They let result() take the maxima of any window of whole blocks after the pass.
+    m_block_max: array = field(default_factory=lambda: array("d"))
+    s_block_max: array = field(default_factory=lambda: array("d"))
+    m_block_end: array = field(default_factory=lambda: array("d"))
+    s_block_end: array = field(default_factory=lambda: array("d"))
+    m_open_max: float = 0.0  # the same maxima for the block being filled
+    s_open_max: float = 0.0
 
     def copy(self) -> _WindowState:
         return replace(
@@ -212,6 +235,10 @@ class _WindowState:
             m_series=list(self.m_series),
             s_series=list(self.s_series),
             blocks=list(self.blocks),
+            m_block_max=array("d", self.m_block_max),
+            s_block_max=array("d", self.s_block_max),
+            m_block_end=array("d", self.m_block_end),
+            s_block_end=array("d", self.s_block_end),
         )
 
 
@@ -398,6 +425,7 @@ class LoudnessMeter:
         st.m_series.extend(m_energy[on_step].tolist())
         st.s_series.extend(s_energy[on_step].tolist())
         st.history = work[-(self._ticks_s - 1) :].copy()
+        self._block_maxima(st, idx, m_energy, s_energy, partial=partial)
         st.ticks_done += n_new
         if partial:
             return
@@ -410,6 +438,32 @@ class LoudnessMeter:
             if st.block_ticks == self._ticks_100:
                 st.blocks.append(st.block_acc)
                 st.block_acc, st.block_ticks = 0.0, 0
+
+    def _block_maxima(
+        self,
+        st: _WindowState,
+        ends: np.ndarray,
+        m_energy: np.ndarray,
+        s_energy: np.ndarray,
+        *,
+        partial: bool,
+    ) -> None:
+        """Fold the windows ending at tick indices `ends` (1-based) into per-block maxima."""
+        block = (ends - 1) // self._ticks_100
+        cuts = np.concatenate([[0], np.flatnonzero(np.diff(block)) + 1])
+        m_seg = np.maximum.reduceat(m_energy, cuts)
+        s_seg = np.maximum.reduceat(s_energy, cuts)
+        last = np.concatenate([cuts[1:], [ends.shape[0]]]) - 1  # last end of each segment
+        for k in range(cuts.shape[0]):
+            m_open = max(st.m_open_max, float(m_seg[k]))
+            s_open = max(st.s_open_max, float(s_seg[k]))
+            if not partial and ends[last[k]] % self._ticks_100 == 0:
+                st.m_block_max.append(m_open)
+                st.s_block_max.append(s_open)
+                st.m_block_end.append(float(m_energy[last[k]]))
+                st.s_block_end.append(float(s_energy[last[k]]))
+                m_open = s_open = 0.0
+            st.m_open_max, st.s_open_max = m_open, s_open
 
     def _feed_true_peak(self, planar: np.ndarray) -> None:
         buf = np.concatenate([self._tp_buf, planar], axis=1) if self._tp_buf.shape[1] else planar
@@ -483,21 +537,47 @@ class LoudnessMeter:
 
     # ------------------------------------------------------------------ results
 
-    def result(self) -> LoudnessResult:
-        """Measurements so far. The meter is not changed: more audio may follow."""
+    def result(self, start_s: float | None = None, end_s: float | None = None) -> LoudnessResult:
+        """Measurements so far, over [start_s, end_s] (default: the whole file).
+
+        The meter is not changed: more audio may follow. A window is measured on whole 100 ms
+        gating blocks: its start is rounded up and its end down to the block grid (an end at
+        or past the end of the audio keeps the last, partial block), so no audio from before
+        `start_s` (a line-up tone) enters integrated loudness, LRA or the maxima. The window
+        actually measured is recorded in the result. Integrated loudness and LRA equal those
+        of a meter fed only the window's audio (to within the K-filter's memory of the audio
+        before it, far below 0.1 LU); the maxima take every fine-grid window lying inside it,
+        which is what such a meter reads. True peak, sample peak and the series stay whole-file.
+        """
         duration = self._frames / self.sample_rate
+        if (start_s is not None and not (start_s >= 0 and math.isfinite(start_s))) or (
+            end_s is not None and not (end_s >= 0 and math.isfinite(end_s))
+        ):
+            raise LoudnessInputError(f"invalid loudness window {start_s}..{end_s} s")
+        if start_s is not None and end_s is not None and end_s < start_s:
+            raise LoudnessInputError(
+                f"loudness window ends ({end_s} s) before it starts ({start_s} s)"
+            )
         # Finish the pending ticks and the incomplete last tick on a copy of the state.
         st = self._win.copy()
         if self._pending_ticks:
             self._process_ticks(st, np.concatenate(self._pending_ticks), partial=False)
+        tail_energy = st.block_acc  # weighted energy after the last whole block
         if self._tick_buf.shape[1]:
             last = self._weights @ np.square(self._tick_buf).sum(axis=1)
             self._process_ticks(st, np.array([last]), partial=True)
+            tail_energy += float(last)
         # A point of the partial tick may fall beyond the programme's end: drop it.
         n_points = int(math.floor(duration / self.series_step_s + 1e-9))
         m_series, s_series = st.m_series[:n_points], st.s_series[:n_points]
-        m_max, s_max = st.m_max, st.s_max
-        blocks = st.blocks
+
+        whole = (start_s is None or start_s <= 0) and (end_s is None or end_s >= duration)
+        if whole:
+            m_max, s_max = st.m_max, st.s_max
+            blocks = st.blocks
+            window = (0.0, duration)
+        else:
+            blocks, m_max, s_max, window = self._window(st, start_s, end_s, duration, tail_energy)
 
         integrated, lra = self._gated(np.asarray(blocks, dtype=np.float64))
 
@@ -528,7 +608,53 @@ class LoudnessMeter:
             short_term_series=[_round(_lufs(e), 2) for e in s_series],
             series_step_s=self.series_step_s,
             duration_s=duration,
+            window_start_s=round(window[0], 6),
+            window_end_s=round(window[1], 6),
         )
+
+    def _window(
+        self,
+        st: _WindowState,
+        start_s: float | None,
+        end_s: float | None,
+        duration: float,
+        tail_energy: float,
+    ) -> tuple[list[float], float, float, tuple[float, float]]:
+        """Gating blocks, momentary and short-term maximum energies of a window of the file.
+
+        A window of blocks [a, b) holds the fine-grid windows ending from a + 4 blocks
+        (momentary; a + 30 for short-term) to its end: those read the same on a meter fed only
+        the window's audio, and they dominate that meter's first readings, whose audio is a
+        subset of theirs padded with silence. A window shorter than 400 ms (3 s) has one
+        reading on such a meter: all its energy over 400 ms (3 s).
+        """
+        block_s = self._n100 / self.sample_rate
+        n_blocks = len(st.blocks)
+        a = math.ceil((start_s or 0.0) / block_s - 1e-9)
+        to_end = end_s is None or end_s >= duration
+        b = n_blocks if to_end else min(n_blocks, math.floor(end_s / block_s + 1e-9))
+        if a >= n_blocks or (b <= a and not to_end):
+            # Nothing whole inside the window: nothing to gate, no reading.
+            at = min(a * block_s, duration)
+            return [], 0.0, 0.0, (at, max(at, duration if to_end else b * block_s))
+        blocks = st.blocks[a:b]
+        tail = tail_energy if to_end else 0.0
+        maxima = []
+        for size, block_max, block_end, open_max in (
+            (4, st.m_block_max, st.m_block_end, st.m_open_max),
+            (30, st.s_block_max, st.s_block_end, st.s_open_max),
+        ):
+            if b - a >= size:
+                first = a + size - 1  # the block whose last window is the first inside
+                best = max(block_end[first], max(block_max[first + 1 : b], default=0.0))
+                if to_end:
+                    best = max(best, open_max)
+            else:
+                # Shorter than the meter's window: its one reading holds all the energy.
+                best = (sum(blocks) + tail) / (size * self._n100)
+            maxima.append(best)
+        end = duration if to_end else b * block_s
+        return blocks, maxima[0], maxima[1], (a * block_s, end)
 
     def _gated(self, blocks_100: np.ndarray) -> tuple[float | None, float | None]:
         """Integrated loudness (BS.1770 gating) and loudness range (Tech 3342)."""
