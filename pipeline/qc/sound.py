@@ -225,13 +225,28 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
                 limit=spec.channels,
             )
         ]
-    res = sa.meter.result()
+    file_res = sa.meter.result()
+    start = programme_start_s(m, file_res.duration_s)
+    res = sa.meter.result(start) if start is not None else file_res
     data = res.model_dump()
     data["channels"] = [c + 1 for c in sa.prog]
     data["layout"] = spec.layout
     data["target_lufs"] = spec.target_lufs
     data["tolerance_lu"] = spec.tolerance_lu
+    data["lineup_excluded"] = start is not None
     m.measurements["loudness"] = data
+    # The whole file too, for comparison with meters that cannot skip the line-up; the series
+    # are the same as the programme's, so they are not repeated.
+    m.measurements["loudness_file"] = file_res.model_dump(
+        exclude={"momentary_series", "short_term_series"}
+    )
+    # Say which audio the readings cover: a reviewer comparing with another meter needs it.
+    span = (
+        f" over the programme ({res.window_start_s:.2f} s–{res.window_end_s:.2f} s, "
+        "line-up excluded)"
+        if start is not None
+        else ""
+    )
     out: list[Finding] = []
     il = res.integrated_lufs
     if il is None:
@@ -239,7 +254,7 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
             Finding(
                 check="loudness.integrated",
                 severity=sev,
-                message="the programme channels are silent: no integrated loudness",
+                message=f"the programme channels are silent{span}: no integrated loudness",
                 limit=spec.target_lufs,
             )
         )
@@ -248,7 +263,7 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
             Finding(
                 check="loudness.integrated",
                 severity=sev,
-                message=f"integrated loudness {il:.1f} LUFS; target {spec.target_lufs:g} ± "
+                message=f"integrated loudness {il:.1f} LUFS{span}; target {spec.target_lufs:g} ± "
                 f"{spec.tolerance_lu:g} LU ({spec.standard})",
                 value=round(il, 2),
                 limit=[spec.target_lufs - spec.tolerance_lu, spec.target_lufs + spec.tolerance_lu],
@@ -264,7 +279,9 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
                 check="loudness.true_peak",
                 severity=sev,
                 message=f"true peak {tp:.1f} dBTP above the {spec.max_true_peak_dbtp:g} dBTP "
-                f"maximum (loudest on channel {sa.prog[worst] + 1})",
+                f"maximum (loudest on channel {sa.prog[worst] + 1}"
+                + ("; whole file, line-up included" if start is not None else "")
+                + ")",
                 value=round(tp, 2),
                 limit=spec.max_true_peak_dbtp,
                 channel=sa.prog[worst] + 1,
@@ -276,12 +293,14 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
     ):
         if limit is not None and value is not None and value > limit + 1e-9:
             series = res.short_term_series if what == "short-term" else res.momentary_series
-            at = _first_over(series, limit)
+            # the series cover the whole file (the report's curve): look inside the window
+            first = math.ceil((res.window_start_s or 0.0) / res.series_step_s - 1e-9)
+            at = _first_over(series, limit, first)
             out.append(
                 Finding(
                     check=name,
                     severity=sev,
-                    message=f"maximum {what} loudness {value:.1f} LUFS above {limit:g} LUFS",
+                    message=f"maximum {what} loudness {value:.1f} LUFS{span} above {limit:g} LUFS",
                     start_s=round(at * res.series_step_s, 3) if at is not None else None,
                     value=round(value, 2),
                     limit=limit,
@@ -293,7 +312,8 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
             Finding(
                 check="loudness.range",
                 severity=sev,
-                message=f"loudness range {lra:.1f} LU above the {spec.max_lra_lu:g} LU maximum",
+                message=f"loudness range {lra:.1f} LU{span} above the {spec.max_lra_lu:g} LU "
+                "maximum",
                 value=round(lra, 2),
                 limit=spec.max_lra_lu,
             )
@@ -303,7 +323,8 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
             Finding(
                 check="loudness.range",
                 severity=sev,
-                message=f"loudness range {lra:.1f} LU below the {spec.min_lra_lu:g} LU minimum",
+                message=f"loudness range {lra:.1f} LU{span} below the {spec.min_lra_lu:g} LU "
+                "minimum",
                 value=round(lra, 2),
                 limit=spec.min_lra_lu,
             )
@@ -311,11 +332,25 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
     return out
 
 
-def _first_over(series: list[float | None], limit: float) -> int | None:
-    for i, v in enumerate(series):
+def _first_over(series: list[float | None], limit: float, first: int = 0) -> int | None:
+    for i in range(max(first, 0), len(series)):
+        v = series[i]
         if v is not None and v > limit:
             return i
     return None
+
+
+def programme_start_s(m: Measured, duration_s: float) -> float | None:
+    """Where programme loudness starts: after the line-up (bars and tone, slate, head black)
+    the picture found, to the end of the file (the tail is programme for loudness); None when
+    there is no line-up to leave out (audio-only, or the programme starts at once), or when the
+    picture found no programme at all (a still picture over the whole file is not line-up)."""
+    if m.programme_s is None:
+        return None
+    start = m.programme_s[0]
+    if start <= 0.0 or start >= duration_s:
+        return None
+    return start
 
 
 @qc_check("channel_layout", domain="sound", enabled=lambda p: p.loudness is not None)
