@@ -226,14 +226,14 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
             )
         ]
     file_res = sa.meter.result()
-    start = programme_start_s(m, file_res.duration_s)
-    res = sa.meter.result(start) if start is not None else file_res
+    window = programme_window(m, file_res.duration_s)
+    res = sa.meter.result(*window) if window is not None else file_res
     data = res.model_dump()
     data["channels"] = [c + 1 for c in sa.prog]
     data["layout"] = spec.layout
     data["target_lufs"] = spec.target_lufs
     data["tolerance_lu"] = spec.tolerance_lu
-    data["lineup_excluded"] = start is not None
+    data["lineup_excluded"] = window is not None
     m.measurements["loudness"] = data
     # The whole file too, for comparison with meters that cannot skip the line-up; the series
     # are the same as the programme's, so they are not repeated.
@@ -241,12 +241,17 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
         exclude={"momentary_series", "short_term_series"}
     )
     # Say which audio the readings cover: a reviewer comparing with another meter needs it.
-    span = (
-        f" over the programme ({res.window_start_s:.2f} s–{res.window_end_s:.2f} s, "
-        "line-up excluded)"
-        if start is not None
-        else ""
-    )
+    span = ""
+    if window is not None:
+        left_out = " and ".join(
+            part
+            for part, cut in (("line-up", window[0] > 0.0), ("tail", window[1] is not None))
+            if cut
+        )
+        span = (
+            f" over the programme ({res.window_start_s:.2f} s–{res.window_end_s:.2f} s, "
+            f"{left_out} excluded)"
+        )
     out: list[Finding] = []
     il = res.integrated_lufs
     if il is None:
@@ -280,7 +285,7 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
                 severity=sev,
                 message=f"true peak {tp:.1f} dBTP above the {spec.max_true_peak_dbtp:g} dBTP "
                 f"maximum (loudest on channel {sa.prog[worst] + 1}"
-                + ("; whole file, line-up included" if start is not None else "")
+                + ("; whole file, line-up included" if window is not None else "")
                 + ")",
                 value=round(tp, 2),
                 limit=spec.max_true_peak_dbtp,
@@ -340,17 +345,23 @@ def _first_over(series: list[float | None], limit: float, first: int = 0) -> int
     return None
 
 
-def programme_start_s(m: Measured, duration_s: float) -> float | None:
-    """Where programme loudness starts: after the line-up (bars and tone, slate, head black)
-    the picture found, to the end of the file (the tail is programme for loudness); None when
-    there is no line-up to leave out (audio-only, or the programme starts at once), or when the
-    picture found no programme at all (a still picture over the whole file is not line-up)."""
+def programme_window(m: Measured, duration_s: float) -> tuple[float, float | None] | None:
+    """Where programme loudness is measured: from the end of the line-up (bars and tone, slate,
+    head black) to the end of the programme picture (before tail black), as the picture found
+    them. None when there is nothing to leave out (audio-only, programme from the first to the
+    last frame) or when the picture found no programme at all (a still picture over the whole
+    file is not line-up). Counting the silent tail would widen LRA: 7.6 LU instead of 5.1 on
+    the sample master, whose programme really measures 5.1 (ffmpeg ebur128 on 13-55 s)."""
     if m.programme_s is None:
         return None
-    start = m.programme_s[0]
-    if start <= 0.0 or start >= duration_s:
+    start, end = m.programme_s
+    if start >= duration_s or end <= start:
         return None
-    return start
+    start_s = start if start > 0.0 else 0.0
+    end_s = end if end < duration_s else None
+    if start_s == 0.0 and end_s is None:
+        return None
+    return start_s, end_s
 
 
 @qc_check("channel_layout", domain="sound", enabled=lambda p: p.loudness is not None)
