@@ -71,9 +71,19 @@ def _summary_rows(meas: dict[str, Any]) -> list[tuple[str, str]]:
         return f"{v:.1f} {unit}" if isinstance(v, int | float) else "—"
 
     if loud:
+        integrated = num(loud.get("integrated_lufs"), "LUFS")
+        lra = num(loud.get("lra_lu"), "LU")
+        whole = meas.get("loudness_file") or {}
+        if loud.get("lineup_excluded") and whole:
+            span = f"{loud.get('window_start_s', 0):.2f}–{loud.get('window_end_s', 0):.2f} s"
+            integrated += (
+                f" over the programme ({span}); whole file "
+                f"{num(whole.get('integrated_lufs'), 'LUFS')}"
+            )
+            lra += f" over the programme; whole file {num(whole.get('lra_lu'), 'LU')}"
         rows += [
-            ("Integrated loudness", num(loud.get("integrated_lufs"), "LUFS")),
-            ("Loudness range", num(loud.get("lra_lu"), "LU")),
+            ("Integrated loudness", integrated),
+            ("Loudness range", lra),
             ("True peak", num(loud.get("true_peak_dbtp"), "dBTP")),
             ("Max momentary", num(loud.get("momentary_max_lufs"), "LUFS")),
             ("Max short-term", num(loud.get("short_term_max_lufs"), "LUFS")),
