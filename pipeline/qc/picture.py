@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from pipeline.profiles import PictureSpec, Profile
@@ -120,52 +121,127 @@ class PictureAnalysis:
 
     # --- per frame ---------------------------------------------------------------------------
 
+    def _buffers(self, shape: tuple[int, int]) -> None:
+        """Output arrays reused frame after frame: fresh ~0.5 MB temporaries cost page faults
+        (NumPy returns them to the OS), which used to be most of a frame's time."""
+        h, w = shape
+        self._shape = shape
+        self._flip = 0
+        self._rgb = np.empty((3, h, w), dtype=np.float32)  # R', G', B' (normalised)
+        self._ext = np.empty((2, h, w), dtype=np.float32)  # per-pixel min and max of R'G'B'
+        self._mask = np.empty((h, w), dtype=np.uint8)
+        self._mask2 = np.empty((h, w), dtype=np.uint8)
+        self._dark = np.empty((h, w), dtype=bool)
+        h2, w2 = (h + 1) // 2, (w + 1) // 2
+        self._y2 = [np.empty((h2, w2), dtype=np.uint16) for _ in range(2)]  # this and last
+        self._y2_diff = np.empty((h2, w2), dtype=np.uint16)
+        self._lum = [np.empty((h2, w2), dtype=np.float32) for _ in range(2)]
+        # Every pixel's R'G'B' as one weighted sum of its integer codes (cv2.addWeighted,
+        # SIMD, no intermediate arrays): X = a·Y + b·C + c. G' needs three codes: it is
+        # taken from R' (which holds Cr) as G' = (1 + k)·Y' − kgb·Cb' − k·R' with
+        # k = kgr / kr. The float32 rounding differs from the straightforward formula by a
+        # few ULPs; tests/test_qc_speed_equivalence.py checks the counts agree.
+        kr, kgb, kgr, kb = self.matrix
+        ay, cy = 1.0 / self.range_y, -self.black / self.range_y
+        ac, mid = 1.0 / self.range_c, self.mid
+        k = kgr / kr
+        self._r_coef = (ay, kr * ac, cy - kr * ac * mid)
+        self._b_coef = (ay, kb * ac, cy - kb * ac * mid)
+        self._g_coef = (ay * (1 + k), -kgb * ac, cy * (1 + k) + kgb * ac * mid)
+        self._g_from_r = -k
+        lv = self.spec.levels
+        # the reference compares float32 pixels with the limits rounded to float32
+        self._rgb_lo = float(np.float32(lv.rgb_min_percent / 100))
+        self._rgb_hi = float(np.float32(lv.rgb_max_percent / 100))
+        # cv2.threshold keeps values > t: "x < lo" is "not x > the float32 just below lo"
+        self._rgb_lo_below = float(np.nextafter(np.float32(self._rgb_lo), np.float32(-np.inf)))
+
+    def _rgb_full(self, planes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Normalised Y', Cb', Cr', R', G', B' of the whole frame, the plain way (thumbnails)."""
+        kr, kgb, kgr, kb = self.matrix
+        yn = (planes[0].astype(np.float32) - self.black) * (1.0 / self.range_y)
+        cb = (planes[1].astype(np.float32) - self.mid) * (1.0 / self.range_c)
+        cr = (planes[2].astype(np.float32) - self.mid) * (1.0 / self.range_c)
+        return yn, cb, cr, yn + kr * cr, yn - kgb * cb - kgr * cr, yn + kb * cb
+
+    def _gamut_out(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> int:
+        """Pixels with any of R', G', B' outside the R103 limits."""
+        r, g, b = self._rgb
+        f32 = cv2.CV_32F
+        a, c, o = self._r_coef
+        cv2.addWeighted(y, a, cr, c, o, dst=r, dtype=f32)
+        a, c, o = self._b_coef
+        cv2.addWeighted(y, a, cb, c, o, dst=b, dtype=f32)
+        a, c, o = self._g_coef
+        cv2.addWeighted(y, a, cb, c, o, dst=g, dtype=f32)
+        cv2.scaleAdd(r, self._g_from_r, g, dst=g)
+        low, high = self._ext
+        cv2.min(r, g, dst=low)
+        cv2.min(low, b, dst=low)
+        cv2.max(r, g, dst=high)
+        cv2.max(high, b, dst=high)
+        lo, hi = self._rgb_lo, self._rgb_hi
+        low_min = cv2.minMaxLoc(low)[0]
+        high_max = cv2.minMaxLoc(high)[1]
+        if low_min >= lo and high_max <= hi:
+            return 0  # the usual legal frame: no per-pixel count needed
+        # 255 where low < lo, 255 where high > hi; a pixel is out when either is set.
+        cv2.threshold(low, self._rgb_lo_below, 255, cv2.THRESH_BINARY_INV, dst=low)
+        cv2.threshold(high, hi, 255, cv2.THRESH_BINARY, dst=high)
+        cv2.max(low, high, dst=low)
+        return cv2.countNonZero(low)
+
     def feed(self, index: int, planes: np.ndarray) -> None:
         """Measure one reduced frame (planes Y, Cb, Cr at the source bit depth)."""
         y = planes[0]
+        if getattr(self, "_shape", None) != y.shape:
+            self._buffers(y.shape)
         n = y.size
-        black_frac = np.count_nonzero(y <= self.black_code) / n
+        np.less_equal(y, self.black_code, out=self._dark)
+        black_frac = np.count_nonzero(self._dark) / n
         dark = math.nan
         if black_frac >= self.spec.black.picture_ratio:
-            dark = float(y[y <= self.black_code].mean() - self.black) / self.range_y
+            dark = float(y[self._dark].mean() - self.black) / self.range_y
         self.black_frac.append(black_frac)
         self.dark_level.append(dark)
         # Freeze and flash statistics are means and area fractions: every second pixel of the
         # reduced picture estimates them as well as all of them, at a quarter of the cost.
-        y2 = y[::2, ::2]
-        yi = y2.astype(np.int32)
-        self.mean_luma.append((float(yi.mean()) - self.black) / self.range_y)
+        # Sums of integer codes are exact in float64, so these equal NumPy's means.
+        cur = self._flip = self._flip ^ 1  # which of the two buffers is this frame's
+        y2, prev_y2 = self._y2[cur], self._y2[cur ^ 1]
+        np.copyto(y2, y[::2, ::2], casting="unsafe")
+        m = y2.size
+        self.mean_luma.append((cv2.sumElems(y2)[0] / m - self.black) / self.range_y)
         if self._prev_y is None:
             self.diff.append(1.0)  # the first frame is a change from nothing
         else:
-            self.diff.append(float(np.abs(yi - self._prev_y).mean()) / self.code_max)
-        self._prev_y = yi
+            cv2.absdiff(y2, prev_y2, dst=self._y2_diff)
+            self.diff.append(cv2.sumElems(self._y2_diff)[0] / m / self.code_max)
+        self._prev_y = y2
 
         # Levels and gamut (R103): luma −1..103 %, R'G'B' −5..105 % by default.
         lv = self.spec.levels
-        self.luma_oor.append(np.count_nonzero((y < self.luma_lo) | (y > self.luma_hi)) / n)
-        yn = (y.astype(np.float32) - self.black) * (1.0 / self.range_y)
-        cb = (planes[1].astype(np.float32) - self.mid) * (1.0 / self.range_c)
-        cr = (planes[2].astype(np.float32) - self.mid) * (1.0 / self.range_c)
-        kr, kgb, kgr, kb = self.matrix
-        r = yn + kr * cr
-        g = yn - kgb * cb - kgr * cr
-        b = yn + kb * cb
+        inside = cv2.countNonZero(cv2.inRange(y, self.luma_lo, self.luma_hi, dst=self._mask))
+        self.luma_oor.append((n - inside) / n)
+        self.rgb_oor.append(self._gamut_out(y, planes[1], planes[2]) / n)
+        # The other matrix, and saturated red, on every fourth pixel each way (~8 000 samples:
+        # enough for an area fraction against 1 % or 25 %); written exactly as the plain
+        # full-frame formulas, sampled.
+        grid = planes[:, ::4, ::4]
+        ys = (grid[0].astype(np.float32) - self.black) * (1.0 / self.range_y)
+        cbs = (grid[1].astype(np.float32) - self.mid) * (1.0 / self.range_c)
+        crs = (grid[2].astype(np.float32) - self.mid) * (1.0 / self.range_c)
         lo, hi = lv.rgb_min_percent / 100, lv.rgb_max_percent / 100
-        low = np.minimum(np.minimum(r, g), b)
-        high = np.maximum(np.maximum(r, g), b)
-        self.rgb_oor.append(np.count_nonzero((low < lo) | (high > hi)) / n)
-        grid = (slice(None, None, 4), slice(None, None, 4))
-        ys, cbs, crs_ = yn[grid], cb[grid], cr[grid]
         ar, agb, agr, ab = self.alt_matrix
-        r2, g2 = ys + ar * crs_, ys - agb * cbs - agr * crs_
+        r2, g2 = ys + ar * crs, ys - agb * cbs - agr * crs
         b2 = ys + ab * cbs
         low2 = np.minimum(np.minimum(r2, g2), b2)
         high2 = np.maximum(np.maximum(r2, g2), b2)
         self.rgb_oor_alt.append(np.count_nonzero((low2 < lo) | (high2 > hi)) / low2.size)
 
         # Flashes: luminance transitions over the screen area.
-        lum = self.lum_lut[y2]
+        lum = self._lum[cur]
+        np.take(self.lum_lut, y2, out=lum)
         fdir, area = 0, 0.0
         if self._prev_lum is not None:
             delta = lum - self._prev_lum
@@ -179,28 +255,25 @@ class PictureAnalysis:
         self.flash_dir.append(fdir)
         self.flash_area.append(area)
 
-        # Saturated red on every fourth pixel each way (~8 000 samples): enough to measure an
-        # area fraction against 25 %, and the power law here is the dearest step of a frame.
         rdir = 0
         if self.spec.flashes.red_flashes:
-            sub = (slice(None, None, 4), slice(None, None, 4))
-            crs = cr[sub]
             # Saturated red needs a strongly positive Cr: without enough such pixels in this
             # frame and the previous one, no red transition can cover the area (cheap skip).
             reddish = np.count_nonzero(crs > 0.2) / crs.size
             red = None
             if reddish >= self.spec.flashes.min_area_ratio * 0.5 or self._prev_red is not None:
-                rl = np.clip(r[sub], 0, 1) ** 2.2
-                gl = np.clip(g[sub], 0, 1) ** 2.2
-                bl = np.clip(b[sub], 0, 1) ** 2.2
+                kr, kgb, kgr, kb = self.matrix
+                rl = np.clip(ys + kr * crs, 0, 1) ** 2.2
+                gl = np.clip(ys - kgb * cbs - kgr * crs, 0, 1) ** 2.2
+                bl = np.clip(ys + kb * cbs, 0, 1) ** 2.2
                 total = rl + gl + bl
                 saturated = (rl >= 0.8 * total) & (total > 0)
                 red = np.where(saturated, np.maximum(rl - gl - bl, 0) * 320.0, 0.0)
                 prev = self._prev_red if self._prev_red is not None else np.zeros_like(red)
                 rdelta = red - prev
-                m = rdelta.size
-                rup = np.count_nonzero(rdelta > RED_DELTA) / m
-                rdown = np.count_nonzero(rdelta < -RED_DELTA) / m
+                mr = rdelta.size
+                rup = np.count_nonzero(rdelta > RED_DELTA) / mr
+                rdown = np.count_nonzero(rdelta < -RED_DELTA) / mr
                 if max(rup, rdown) >= self.spec.flashes.min_area_ratio and index > 0:
                     rdir = 1 if rup >= rdown else -1
                 if reddish < self.spec.flashes.min_area_ratio * 0.5:
@@ -216,15 +289,16 @@ class PictureAnalysis:
         )
         state = (is_black, static, bad_levels, fdir or rdir)
         if state != self._state or index == 0:
-            prev = self._state
+            prev_state = self._state
             starts = (
                 index == 0
-                or is_black != prev[0]
-                or (static and not prev[1])
-                or (bad_levels and not prev[2])
-                or (state[3] != 0 and prev[3] == 0)
+                or is_black != prev_state[0]
+                or (static and not prev_state[1])
+                or (bad_levels and not prev_state[2])
+                or (state[3] != 0 and prev_state[3] == 0)
             )
             if starts and len(self.thumbnails) < MAX_THUMBNAILS:
+                yn, _, _, r, g, b = self._rgb_full(planes)
                 self.thumbnails[index] = _thumb(yn, r, g, b)
             self._state = state
 
