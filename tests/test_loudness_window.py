@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_qc_checks import make_profile
 
 from pipeline.qc.loudness import LoudnessInputError, LoudnessMeter, LoudnessResult, measure
 
@@ -261,24 +262,9 @@ def _ffmpeg_integrated(path: Path, start_s: float | None) -> float:
 
 
 def test_qc_measures_programme_loudness_after_the_line_up(lineup_master):
-    from pipeline.profiles import LoudnessSpec, Profile, SourceRef
     from pipeline.qc.run import qc_file
 
-    profile = Profile(
-        name="window-test",
-        title="Window test",
-        summary="made in the test",
-        kind="broadcast",
-        source=SourceRef(document="tests"),
-        loudness=LoudnessSpec(
-            standard="EBU R128",
-            target_lufs=-23.0,
-            tolerance_lu=1.0,
-            max_true_peak_dbtp=-1.0,
-            channels=[1, 2],
-            layout="stereo",
-        ),
-    )
+    profile = make_profile()  # EBU R128 on channels 1-2, the QC tests' profile
     r = qc_file(lineup_master, profile)
     assert r.error is None
     programme = r.measurements["loudness"]
@@ -307,7 +293,6 @@ def test_qc_measures_programme_loudness_after_the_line_up(lineup_master):
 
 def test_qc_audio_only_measures_the_whole_file(tmp_path):
     """No picture, no line-up detection: the window is the whole file."""
-    from pipeline.profiles import LoudnessSpec, Profile, SourceRef
     from pipeline.qc.run import qc_file
     from pipeline.tools import ffmpeg_exe, run
 
@@ -330,16 +315,7 @@ def test_qc_audio_only_measures_the_whole_file(tmp_path):
         what="making the audio-only file",
         path=dest,
     )
-    profile = Profile(
-        name="window-test",
-        title="Window test",
-        summary="made in the test",
-        kind="broadcast",
-        source=SourceRef(document="tests"),
-        loudness=LoudnessSpec(
-            standard="EBU R128", target_lufs=-23.0, max_true_peak_dbtp=-1.0, channels=[1, 2]
-        ),
-    )
+    profile = make_profile()
     r = qc_file(dest, profile)
     programme, whole = r.measurements["loudness"], r.measurements["loudness_file"]
     assert programme["lineup_excluded"] is False
