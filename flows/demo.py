@@ -20,21 +20,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
+# A person reads this output: Prefect's per-task INFO lines stay in the UI (the API handler
+# still gets them), the console shows our stage lines and any warning.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
-from flows.offload import offload_flow
-from flows.probe import probe_task
-from flows.qc import qc_batch_flow
-from flows.rights import rights_flow
-from pipeline.fsutil import atomic_write_text, atomic_writer
-from pipeline.report import render_html
-from pipeline.tools import tool_versions
+from prefect import flow, get_run_logger  # noqa: E402
+
+from flows.offload import offload_flow  # noqa: E402
+from flows.probe import probe_task  # noqa: E402
+from flows.qc import qc_batch_flow  # noqa: E402
+from flows.rights import rights_flow  # noqa: E402
+from pipeline.fsutil import atomic_write_text, atomic_writer  # noqa: E402
+from pipeline.qc.expected import compare_expected  # noqa: E402
+from pipeline.report import render_html  # noqa: E402
+from pipeline.tools import tool_versions  # noqa: E402
 
 RIGHTS_TEMPLATE = "example"
 PAD_PROFILE = "fr-pad-hd"
@@ -56,69 +62,17 @@ def _copy_new(src: Path, dest: Path) -> Path:
     return dest
 
 
-def compare_expected(expected: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    """What the master was built to show vs what QC found: every `should_fire` found, no
-    `must_not_fire` as a finding of that kind inside its interval."""
-    findings = result.get("findings", [])
-
-    def overlaps(f: dict[str, Any], start: float, end: float) -> bool:
-        if f.get("start_s") is None:
-            return False
-        f_end = f.get("end_s") if f.get("end_s") is not None else f["start_s"]
-        return f["start_s"] < end and f_end > start
-
-    found, missed = [], []
-    for exp in expected.get("should_fire", []):
-        check = exp["check"]
-        if check == "silent_channels":
-            hits = [f for f in findings if f["check"] == "silence.channel"]
-            ok = len(hits) >= len(exp.get("channels", [])) > 0
-        elif "start_s" in exp:
-            hits = [
-                f
-                for f in findings
-                if f["check"] == check
-                and f["severity"] != "info"
-                and overlaps(f, exp["start_s"], exp["end_s"])
-            ]
-            ok = bool(hits)
-        else:
-            ok = any(f["check"] == check and f["severity"] == exp.get("severity") for f in findings)
-        (found if ok else missed).append(f"{check}: {exp['why']}")
-    false_alarms = []
-    intervals = expected.get("intervals", {})
-    for exp in expected.get("must_not_fire", []):
-        span = intervals.get(exp.get("interval", ""), {})
-        start, end = exp.get("start_s", span.get("start_s")), exp.get("end_s", span.get("end_s"))
-        if start is None or end is None:
-            continue
-        for f in findings:
-            kind_matches = exp["check"] == "any" or f["check"] == exp["check"]
-            sev_matches = (
-                f["severity"] == exp["severity"] if "severity" in exp else (f["severity"] != "info")
-            )
-            if kind_matches and sev_matches and overlaps(f, start, end):
-                false_alarms.append(f"{f['check']} at {f['start_s']:.2f} s: {exp['why']}")
-    return {"found": found, "missed": missed, "false_alarms": false_alarms}
+def _stage(name: str, what: str) -> None:
+    """A stage line for the person running the demo, and the same line in the flow's log."""
+    print(f"» {name:<8} {what}", flush=True)
+    get_run_logger().info("%s: %s", name, what)
 
 
-@flow(name="rushline-demo", log_prints=True)
-def demo_flow(samples: str, out: str) -> dict[str, Any]:
-    """The whole day on the sample media; returns the summary (also written as JSON)."""
-    log = get_run_logger()
-    samples_dir, out_dir = Path(samples).resolve(), Path(out).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _load_manifest(samples_dir)
-    cards = sorted(p for p in (samples_dir / "cards").iterdir() if p.is_dir())
-    masters = samples_dir / "masters"
-    started = time.monotonic()
-    stages: dict[str, Any] = {}
-    summary: dict[str, Any] = {"samples": str(samples_dir), "out": str(out_dir), "stages": stages}
-
-    # 1. probe ---------------------------------------------------------------------------------
+def probe_stage(cards: list[Path], masters: Path) -> dict[str, Any]:
+    _stage("probe", "what every file on the cards and the masters is")
     assets = probe_task([str(c) for c in cards] + [str(masters)])
     media = [a for a in assets if a.kind.value in ("video", "audio", "photo")]
-    stages["probe"] = {
+    return {
         "headline": f"{len(assets)} files, {len(media)} media",
         "files": len(assets),
         "media": len(media),
@@ -126,83 +80,102 @@ def demo_flow(samples: str, out: str) -> dict[str, Any]:
         "assets": [a.model_dump(mode="json", exclude_none=True) for a in assets],
     }
 
-    # 2. offload: every card to two drives -----------------------------------------------------
+
+def _roll_row(res: dict[str, Any]) -> dict[str, Any]:
+    r = res["results"][0]
+    return {
+        "roll": r["roll"],
+        "exit_code": res["exit_code"],
+        "files": len(r["files"]),
+        "bytes": r["bytes_total"],
+        "throughput_mb_s": r["throughput_mb_s"],
+        "destinations": [d["roll_dir"] for d in r["destinations"]],
+        "report_html": next(
+            (p for d in r["destinations"] for p in d["reports"] if p.endswith(".html")), None
+        ),
+    }
+
+
+def offload_stage(cards: list[Path], out_dir: Path) -> dict[str, Any]:
     drives = [out_dir / "offload" / "SSD_A", out_dir / "offload" / "SSD_B"]
+    _stage("offload", f"{len(cards)} cards to two drives, every copy re-read and verified")
     for d in drives:
         d.mkdir(parents=True, exist_ok=True)  # stand-ins for mounted drives
-    rolls = []
-    for card in cards:
-        res = offload_flow(
-            str(card),
-            [str(d) for d in drives],
-            template="{project}/{roll}",
-            values={"project": "Demo"},
-            report_dir=str(out_dir / "offload" / "reports"),
+    rolls = [
+        _roll_row(
+            offload_flow(
+                str(card),
+                [str(d) for d in drives],
+                template="{project}/{roll}",
+                values={"project": "Demo"},
+                report_dir=str(out_dir / "offload" / "reports"),
+            )
         )
-        r = res["results"][0]
-        rolls.append(
-            {
-                "roll": r["roll"],
-                "exit_code": res["exit_code"],
-                "files": len(r["files"]),
-                "bytes": r["bytes_total"],
-                "throughput_mb_s": r["throughput_mb_s"],
-                "destinations": [d["roll_dir"] for d in r["destinations"]],
-                "report_html": next(
-                    (p for d in r["destinations"] for p in d["reports"] if p.endswith(".html")),
-                    None,
-                ),
-            }
-        )
-    offload_ok = all(r["exit_code"] == 0 for r in rolls)
-    stages["offload"] = {
-        "verdict": "pass" if offload_ok else "fail",
+        for card in cards
+    ]
+    ok = all(r["exit_code"] == 0 for r in rolls)
+    return {
+        "verdict": "pass" if ok else "fail",
         "headline": f"{len(rolls)} rolls to {len(drives)} drives, every copy re-read and verified"
-        if offload_ok
+        if ok
         else "some rolls failed: see their reports",
         "rolls": rolls,
         "report_html": rolls[0]["report_html"] if rolls else None,
     }
 
-    # 3. rights: sidecars for originals, embedded in deliverables ------------------------------
-    photo_roll = next((Path(r["destinations"][0]) for r in rolls if "PHOTO" in r["roll"]), None)
-    originals = (
-        sorted(p for p in photo_roll.rglob("*") if p.is_file() and p.parent.name != "ascmhl")
-        if photo_roll
-        else []
+
+def _photo_originals(rolls: list[dict[str, Any]]) -> list[Path]:
+    roll = next((Path(r["destinations"][0]) for r in rolls if "PHOTO" in r["roll"]), None)
+    if roll is None:
+        return []
+    return sorted(
+        p
+        for p in roll.rglob("*")
+        if p.is_file()
+        and p.parent.name != "ascmhl"
+        and "_rushline" not in p.parts
+        and p.suffix.lower() != ".xmp"
     )
-    originals = [p for p in originals if "_rushline" not in p.parts and p.suffix.lower() != ".xmp"]
+
+
+def rights_stage(originals: list[Path], masters: Path, out_dir: Path) -> dict[str, Any]:
+    _stage("rights", "XMP sidecars for the originals, rights embedded in the deliverables")
     sidecar_dir = out_dir / "rights" / "sidecars"
     sidecar_dir.mkdir(parents=True, exist_ok=True)
     side = rights_flow([str(p) for p in originals], RIGHTS_TEMPLATE, sidecar_dir=str(sidecar_dir))
-    # Stand-in deliverables until the deliver stage exists: the web master and the camera
-    # JPEGs, copied from the verified offload into deliver/ (files Rushline makes, so embedded).
+    # Copies of the web master and the camera JPEGs stand in for deliverables made by
+    # Rushline (files we make get their rights embedded; originals only get sidecars).
     deliver = out_dir / "deliver"
     deliverables = [_copy_new(masters / "WEB_MASTER.mp4", deliver / "WEB_MASTER.mp4")]
     deliverables += [
         _copy_new(p, deliver / "photos" / p.name) for p in originals if p.suffix.lower() == ".jpg"
     ]
     embedded = rights_flow([str(p) for p in deliverables], RIGHTS_TEMPLATE, embed=True)
-    rights_results = side + embedded
-    errors = [r for r in rights_results if r["action"] == "error"]
-    not_written = sum(len(r["not_written"]) for r in rights_results)
-    stages["rights"] = {
+    results = side + embedded
+    errors = [r for r in results if r["action"] == "error"]
+    not_written = sum(len(r["not_written"]) for r in results)
+    return {
         "verdict": "fail" if errors else ("warn" if not_written else "pass"),
         "headline": f"{len(side)} sidecars for originals in {sidecar_dir}, rights embedded in "
         f"{len(embedded)} deliverables in {deliver}; {len(errors)} errors, "
         f"{not_written} fields not written",
-        "results": rights_results,
+        "results": results,
+        "web_deliverable": str(deliverables[0]),
     }
 
-    # 4. QC: the master against French PAD, the web deliverable against the web profile --------
+
+def qc_stage(masters: Path, web_file: Path, out_dir: Path) -> dict[str, Any]:
+    _stage("qc", f"the programme master against {PAD_PROFILE}, the web file against {WEB_PROFILE}")
     pad = qc_batch_flow([str(masters / "PROGRAMME_MASTER.mxf")], PAD_PROFILE, str(out_dir / "qc"))
-    web = qc_batch_flow([str(deliver / "WEB_MASTER.mp4")], WEB_PROFILE, str(out_dir / "qc" / "web"))
-    expected_path = masters / "PROGRAMME_MASTER.expected.json"
-    check = compare_expected(
-        json.loads(expected_path.read_text(encoding="utf-8")), pad["results"][0]
-    )
+    web = qc_batch_flow([str(web_file)], WEB_PROFILE, str(out_dir / "qc" / "web"))
+    expected = json.loads((masters / "PROGRAMME_MASTER.expected.json").read_text(encoding="utf-8"))
     master = pad["results"][0]
-    stages["qc"] = {
+    check = compare_expected(expected, master)
+    for line in check["missed"]:
+        get_run_logger().warning("designed fault NOT found: %s", line)
+    for line in check["false_alarms"]:
+        get_run_logger().warning("false alarm: %s", line)
+    return {
         "verdict": master["verdict"],
         "headline": f"PROGRAMME_MASTER vs {PAD_PROFILE}: {master['verdict']} "
         f"(built to fail: {len(check['found'])} designed faults found, "
@@ -213,16 +186,44 @@ def demo_flow(samples: str, out: str) -> dict[str, Any]:
         "report_json": pad["report_json"],
         "web_report_html": web["report_html"],
     }
-    for line in check["missed"]:
-        log.warning("designed fault NOT found: %s", line)
-    for line in check["false_alarms"]:
-        log.warning("false alarm: %s", line)
 
-    summary["generator_version"] = manifest.get("generator_version")
-    summary["elapsed_s"] = round(time.monotonic() - started, 2)
+
+def _write_summary(summary: dict[str, Any], out_dir: Path) -> None:
     summary["tools"] = tool_versions()
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
-    render_html("demo.html.j2", out_dir / "summary.html", summary=summary, tools=summary["tools"])
+    text = json.dumps(summary, indent=2, ensure_ascii=False)
+    atomic_write_text(out_dir / "summary.json", text, overwrite=True)
+    render_html(
+        "demo.html.j2",
+        out_dir / "summary.html",
+        overwrite=True,
+        summary=summary,
+        tools=summary["tools"],
+    )
+
+
+@flow(name="rushline-demo")
+def demo_flow(samples: str, out: str) -> dict[str, Any]:
+    """The whole day on the sample media; returns the summary (also written as JSON)."""
+    samples_dir, out_dir = Path(samples).resolve(), Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _load_manifest(samples_dir)
+    cards = sorted(p for p in (samples_dir / "cards").iterdir() if p.is_dir())
+    masters = samples_dir / "masters"
+    started = time.monotonic()
+    stages: dict[str, Any] = {}
+    stages["probe"] = probe_stage(cards, masters)
+    stages["offload"] = offload_stage(cards, out_dir)
+    originals = _photo_originals(stages["offload"]["rolls"])
+    stages["rights"] = rights_stage(originals, masters, out_dir)
+    stages["qc"] = qc_stage(masters, Path(stages["rights"]["web_deliverable"]), out_dir)
+    summary: dict[str, Any] = {
+        "samples": str(samples_dir),
+        "out": str(out_dir),
+        "stages": stages,
+        "generator_version": manifest.get("generator_version"),
+        "elapsed_s": round(time.monotonic() - started, 2),
+    }
+    _write_summary(summary, out_dir)
     return summary
 
 

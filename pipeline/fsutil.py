@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from pipeline.errors import RushlineError
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:
@@ -27,9 +22,25 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _create_temp(dest: Path) -> tuple[int, str]:
+    """A new hidden temp file beside `dest`, mode 0666 less the umask (as any new file gets).
+
+    Not mkstemp: it makes 0600 files, and fixing the mode afterwards means reading the umask,
+    which can only be done by setting it, a race with every other thread.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
+        try:
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(dest.parent))
+
+
 @contextlib.contextmanager
 def atomic_writer(
-    dest: str | os.PathLike[str], *, mode: str = "wb", overwrite: bool = True
+    dest: str | os.PathLike[str], *, overwrite: bool, mode: str = "wb"
 ) -> Iterator[IO]:
     """Open a temporary file next to `dest`; on success fsync and rename it onto `dest`.
 
@@ -44,10 +55,8 @@ def atomic_writer(
             path=dest,
             hint="move it away or choose another output",
         )
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    fd, tmp = _create_temp(dest)
     try:
-        # mkstemp makes the file 0600; what we deliver gets the usual mode (0666 & ~umask).
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -69,12 +78,10 @@ def atomic_writer(
         raise
 
 
-def atomic_write_bytes(
-    dest: str | os.PathLike[str], data: bytes, *, overwrite: bool = True
-) -> None:
+def atomic_write_bytes(dest: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> None:
     with atomic_writer(dest, mode="wb", overwrite=overwrite) as fh:
         fh.write(data)
 
 
-def atomic_write_text(dest: str | os.PathLike[str], text: str, *, overwrite: bool = True) -> None:
+def atomic_write_text(dest: str | os.PathLike[str], text: str, *, overwrite: bool) -> None:
     atomic_write_bytes(dest, text.encode("utf-8"), overwrite=overwrite)

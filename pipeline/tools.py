@@ -85,6 +85,10 @@ def has_exiftool() -> bool:
         return False
 
 
+# A started program whose pipes the caller reads (see spawn()).
+Process = subprocess.Popen[bytes]
+
+
 @dataclass(frozen=True)
 class ToolResult:
     cmd: list[str]
@@ -135,6 +139,47 @@ def run(
             path=path,
         )
     return ToolResult(args, proc.returncode, proc.stdout, stderr)
+
+
+def spawn(
+    cmd: Sequence[str | os.PathLike[str]],
+    *,
+    what: str,
+    stdin: bool = False,
+    stdout: bool = True,
+    stderr: bool = True,
+    pass_fds: Sequence[int] = (),
+) -> Process:
+    """Start a program for streaming (a decode pass, a long-lived ExifTool session).
+
+    stdin/stdout/stderr say which streams are pipes (the others go to /dev/null). The caller
+    reads the pipes and must end the process with `end()`. `what` names the job in the log.
+    """
+    args = [os.fspath(a) for a in cmd]
+    log.info("start (%s): %s", what, shlex.join(args))
+
+    def pipe(wanted: bool) -> int:
+        return subprocess.PIPE if wanted else subprocess.DEVNULL
+
+    try:
+        return subprocess.Popen(
+            args,
+            stdin=pipe(stdin),
+            stdout=pipe(stdout),
+            stderr=pipe(stderr),
+            pass_fds=tuple(pass_fds),
+        )
+    except OSError as exc:
+        raise ToolNotFoundError(f"cannot start {args[0]}: {exc.strerror}") from exc
+
+
+def end(proc: Process, *, timeout: float = 10.0) -> int:
+    """Wait for a started program to exit; kill it when it has not within `timeout` seconds."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def safe_input(path: str | os.PathLike[str]) -> str:

@@ -113,7 +113,9 @@ def _build_into(build: Path, final: Path, progress: Callable[[str], None]) -> Ma
     shutil.rmtree(mtmp)
     expected = expected_results(programme)
     atomic_write_text(
-        build / programme["expected_json"], json.dumps(expected, indent=2, ensure_ascii=False)
+        build / programme["expected_json"],
+        json.dumps(expected, indent=2, ensure_ascii=False),
+        overwrite=False,
     )
     programme["expected"] = expected
     manifest: Manifest = {
@@ -127,9 +129,9 @@ def _build_into(build: Path, final: Path, progress: Callable[[str], None]) -> Ma
     }
     _add_sizes(build, manifest)
     manifest["elapsed_s"] = round(time.monotonic() - t0, 1)
-    atomic_write_text(build / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
-    for name in (MANIFEST, programme["expected_json"]):
-        os.chmod(build / name, 0o644)  # readable like every other sample (mkstemp makes 0600)
+    atomic_write_text(
+        build / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False), overwrite=False
+    )
     return manifest
 
 

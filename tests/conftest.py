@@ -35,13 +35,28 @@ def samples() -> dict:
     return manifest
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def need_shared(path: Path, what: str) -> Path:
+    """A `../shared` input: skipped on a machine without it, a failure under CI=true.
+
+    CI always has `../shared` beside the clone; a missing folder there is a broken set-up
+    that must not pass as a green run with the real-file tests silently skipped.
+    """
+    if not path.exists():
+        message = f"{path} is absent ({what})"
+        if in_ci():
+            pytest.fail(f"{message}; CI must have ../shared beside the clone", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_raw() -> Path:
     """The real RAW files in ../shared/media/raw (never copied into the repo)."""
-    path = SHARED_MEDIA / "raw"
-    if not path.is_dir():
-        pytest.skip("../shared/media/raw is absent on this machine (real RAW samples)")
-    return path
+    return need_shared(SHARED_MEDIA / "raw", "real RAW samples")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo import compare_expected
+from pipeline.qc.expected import compare_expected
 
 
 def test_compare_expected_finds_misses_and_false_alarms():

@@ -49,9 +49,14 @@ def seconds_label(s: float | None) -> str:
     return f"{int(h):02d}:{int(m):02d}:{sec:06.3f}"
 
 
-def render_html(template: str, dest: str | os.PathLike[str], **context: Any) -> Path:
-    """Render `templates/<template>` to `dest` atomically; returns the path."""
+def render_html(
+    template: str, dest: str | os.PathLike[str], *, overwrite: bool, **context: Any
+) -> Path:
+    """Render `templates/<template>` to `dest` atomically; returns the path.
+
+    `overwrite` says whether an existing `dest` may be replaced (else it is an error).
+    """
     context.setdefault("generated", dt.datetime.now().astimezone().isoformat(timespec="seconds"))
     html = _env().get_template(template).render(**context)
-    atomic_write_text(dest, html)
+    atomic_write_text(dest, html, overwrite=overwrite)
     return Path(dest)

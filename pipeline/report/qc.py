@@ -34,18 +34,22 @@ def unique_report_names(paths: list[str | os.PathLike[str]]) -> list[str]:
     return out
 
 
-def write_qc_json(result: QCResult, dest: str | os.PathLike[str]) -> Path:
+def write_qc_json(
+    result: QCResult, dest: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Write one result as JSON (atomically)."""
     text = json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)
-    atomic_write_text(dest, text + "\n")
+    atomic_write_text(dest, text + "\n", overwrite=overwrite)
     return Path(dest)
 
 
-def write_qc_html(results: list[QCResult], dest: str | os.PathLike[str]) -> Path:
+def write_qc_html(
+    results: list[QCResult], dest: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Render one or more results into one HTML page."""
     files = [_view(r) for r in results]
     tools = results[0].tools if results else {}
-    return render_html("qc.html.j2", dest, files=files, tools=tools)
+    return render_html("qc.html.j2", dest, overwrite=overwrite, files=files, tools=tools)
 
 
 def _view(r: QCResult) -> dict[str, Any]:
