@@ -14,9 +14,9 @@ import shutil
 import time
 from pathlib import Path
 
+from pipeline.exiftool import escape_value
 from pipeline.rights.apply import apply_rights
 from pipeline.rights.embed import image_assignments
-from pipeline.rights.exiftool import escape_value
 from pipeline.rights.template import FileContext, expand, load_template
 from pipeline.tools import exiftool_exe, ffmpeg_exe, run
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from pipeline.rights.apply import apply_rights, summarize
-from pipeline.rights.template import load_template
+from pipeline.rights.batch import ApplyOutcome, result_rows, run_apply
 
 
 @task(name="rights-apply", task_run_name="rights-apply-{template}")
@@ -22,17 +21,16 @@ def apply_rights_task(
     sidecar_style: str = "name",
     sidecar_dir: str | None = None,
     variables: dict[str, str] | None = None,
-) -> list[dict]:
-    """Apply `template` to `paths`; returns RightsResult dicts (JSON-safe)."""
-    tpl = load_template(template, variables=variables)
-    results = apply_rights(
+) -> ApplyOutcome:
+    """Apply `template` to `paths` (the core checks the arguments and runs the batch)."""
+    return run_apply(
         paths,
-        tpl,
+        template,
+        variables=variables,
         embed=embed,
-        sidecar_style=sidecar_style,  # type: ignore[arg-type]
+        sidecar_style=sidecar_style,
         sidecar_dir=sidecar_dir,
     )
-    return [r.model_dump() for r in results]
 
 
 @flow(name="rights", log_prints=True)
@@ -45,23 +43,11 @@ def rights_flow(
     variables: dict[str, str] | None = None,
 ) -> list[dict]:
     """The rights stage of the day: sidecars for originals, embedded rights in deliverables."""
-    results = apply_rights_task(paths, template, embed, sidecar_style, sidecar_dir, variables)
+    outcome = apply_rights_task(paths, template, embed, sidecar_style, sidecar_dir, variables)
     create_table_artifact(
         key="rights",
-        table=[
-            {
-                "file": r["path"],
-                "result": r["action"],
-                "carried in": r["target"] or "",
-                "not written": ", ".join(r["not_written"]),
-                "notes": "; ".join(r["notes"]) or (r["error"] or ""),
-            }
-            for r in results
-        ],
-        description="Rights applied (template: " + template + ")",
+        table=result_rows(outcome.results),
+        description=f"Rights applied (template: {template})",
     )
-    from pipeline.rights.apply import RightsResult
-
-    counts = summarize([RightsResult.model_validate(r) for r in results])
-    print(", ".join(f"{v} {k}" for k, v in counts.items() if v))
-    return results
+    print(outcome.summary)
+    return [r.model_dump() for r in outcome.results]

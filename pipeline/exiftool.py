@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import selectors
-import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,9 +26,9 @@ from types import TracebackType
 from typing import Any
 
 from pipeline.errors import ToolError
-from pipeline.tools import exiftool_exe
+from pipeline.tools import Process, end, exiftool_exe, run, spawn
 
-log = logging.getLogger("rushline.rights.exiftool")
+log = logging.getLogger("rushline.exiftool")
 
 # Lines ExifTool prints when it silently skips a tag it was asked to write.
 _NOT_DEFINED = re.compile(r"Warning: Tag '([^']+)' is not (?:defined|supported)")
@@ -103,6 +102,20 @@ def parse_write_stderr(stderr: str) -> WriteReport:
     return report
 
 
+# Files with a newline in their name read in one process of their own, this many at a time.
+_ALONE_BATCH = 200
+
+
+def _multiline(arg: str) -> bool:
+    """True when an argument cannot be one line of an argument file."""
+    return "\n" in arg or "\r" in arg
+
+
+# Settings of every command: UTF-8 file names and values, IPTC read as UTF-8 when a file
+# does not say otherwise.
+COMMON_ARGS = ("-charset", "UTF8", "-charset", "filename=UTF8", "-charset", "iptc=UTF8")
+
+
 class ExifToolSession:
     """A long-lived `exiftool -stay_open True -@ -` process; use as a context manager.
 
@@ -113,7 +126,7 @@ class ExifToolSession:
     def __init__(self, exe: str | None = None, *, timeout: float = 300.0) -> None:
         self.exe = exe or exiftool_exe()
         self.timeout = timeout
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Process | None = None
         self._n = 0
         self._lock = threading.Lock()
 
@@ -121,27 +134,8 @@ class ExifToolSession:
     def start(self) -> ExifToolSession:
         if self._proc is not None:
             return self
-        cmd = [
-            self.exe,
-            "-stay_open",
-            "True",
-            "-@",
-            "-",
-            "-common_args",
-            "-charset",
-            "UTF8",
-            "-charset",
-            "iptc=UTF8",
-        ]
-        log.info("start: %s", " ".join(cmd))
-        try:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-        except OSError as exc:
-            raise ToolError(
-                f"cannot start ExifTool ({self.exe}): {exc.strerror}", cmd=cmd, returncode=-1
-            ) from exc
+        cmd = [self.exe, "-stay_open", "True", "-@", "-", "-common_args", *COMMON_ARGS]
+        self._proc = spawn(cmd, what="ExifTool session", stdin=True)
         return self
 
     def close(self) -> None:
@@ -153,14 +147,12 @@ class ExifToolSession:
             proc.stdin.write(b"-stay_open\nFalse\n")
             proc.stdin.flush()
             proc.stdin.close()
-            proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait()
-        finally:
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+        except OSError:
+            pass  # it has gone already; end() reaps it
+        end(proc, timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
     def __enter__(self) -> ExifToolSession:
         return self.start()
@@ -175,21 +167,25 @@ class ExifToolSession:
 
     # -- commands ---------------------------------------------------------------------------
     def execute(self, args: Sequence[str | os.PathLike[str]]) -> ExecResult:
-        """Run one ExifTool command (argument list, no shell) and return its output."""
+        """Run one ExifTool command (argument list, no shell) and return its output.
+
+        An argument file takes one argument a line, so a file name holding a newline cannot
+        go through the session: such a command runs in a process of its own, with the same
+        settings, its arguments passed directly.
+        """
+        lines = [os.fspath(a) for a in args]
+        if any(_multiline(ln) for ln in lines):
+            return self._execute_alone(lines)
         with self._lock:
             self.start()
             proc = self._proc
             assert proc is not None and proc.stdin and proc.stdout and proc.stderr
             self._n += 1
             marker = f"{{ready{self._n}}}"
-            lines = [os.fspath(a) for a in args]
-            for ln in lines:
-                if "\n" in ln or "\r" in ln:
-                    raise ValueError(f"argument with a newline cannot go to ExifTool: {ln!r}")
             payload = "\n".join([*lines, "-echo4", marker, f"-execute{self._n}", ""])
             log.debug("exiftool: %s", " ".join(lines[:12]))
             try:
-                proc.stdin.write(payload.encode("utf-8"))
+                proc.stdin.write(payload.encode("utf-8", "surrogateescape"))
                 proc.stdin.flush()
             except BrokenPipeError as exc:
                 self._proc = None
@@ -197,7 +193,16 @@ class ExifToolSession:
             out, err = self._read_until(proc, marker)
             return ExecResult(out, err)
 
-    def _read_until(self, proc: subprocess.Popen[bytes], marker: str) -> tuple[str, str]:
+    def _execute_alone(self, lines: list[str]) -> ExecResult:
+        res = run(
+            [self.exe, *COMMON_ARGS, *lines],
+            what="running ExifTool on",
+            check=False,
+            timeout=self.timeout,
+        )
+        return ExecResult(res.stdout.decode("utf-8", "replace"), res.stderr)
+
+    def _read_until(self, proc: Process, marker: str) -> tuple[str, str]:
         assert proc.stdout and proc.stderr
         want_out = (marker + "\n").encode()
         want_err = (marker + "\n").encode()
@@ -244,11 +249,23 @@ class ExifToolSession:
         """Read tags of many files in one command: {absolute path: {"Group:Tag": value}}.
 
         Missing or unreadable files are simply absent from the answer (check `Error` keys).
+        Names holding a newline are read apart (see `execute`), so the rest of the batch
+        keeps the session and no command line grows with the size of a card.
         """
         if not paths:
             return {}
-        args = ["-j", "-G1", "-a", "-n", "-struct", *extra, *(f"-{t}" for t in tags)]
-        args += [os.path.abspath(p) for p in paths]
+        head = ["-j", "-G1", "-a", "-n", "-struct", *extra, *(f"-{t}" for t in tags)]
+        every = [os.path.abspath(p) for p in paths]
+        plain = [p for p in every if not _multiline(p)]
+        odd = [p for p in every if _multiline(p)]
+        rows: dict[str, dict[str, Any]] = {}
+        if plain:
+            rows.update(self._read_rows([*head, *plain]))
+        for start in range(0, len(odd), _ALONE_BATCH):
+            rows.update(self._read_rows([*head, *odd[start : start + _ALONE_BATCH]]))
+        return rows
+
+    def _read_rows(self, args: list[str]) -> dict[str, dict[str, Any]]:
         res = self.execute(args)
         text = res.stdout.strip()
         if not text:

@@ -109,8 +109,8 @@ def add_provenance(assets: list[Asset]) -> None:
             a.notes.append("AI provenance not read: ExifTool is not installed")
         return
     from pipeline.errors import RushlineError
-    from pipeline.rights.exiftool import ExifToolSession
-    from pipeline.rights.provenance import read_provenance_many
+    from pipeline.exiftool import ExifToolSession
+    from pipeline.provenance import read_provenance_many
 
     try:
         session = ExifToolSession().start()
@@ -258,22 +258,7 @@ def _first(*values: Any) -> Any:
     return None
 
 
-def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
-    from pymediainfo import MediaInfo
-
-    try:
-        mi = MediaInfo.parse(str(p))
-    except Exception as exc:  # the library raises plain exceptions on unreadable input
-        return Asset(**base, error=f"MediaInfo cannot read this file ({exc}); is it media?")
-    general = mi.general_tracks[0] if mi.general_tracks else None
-    if general is None or (not mi.video_tracks and not mi.audio_tracks):
-        fmt = getattr(general, "format", None) if general else None
-        if fmt:
-            why = f"the {fmt} container holds no readable video or audio: truncated or damaged"
-        else:
-            why = "not a media file MediaInfo recognises (wrong extension, or damaged)"
-        return Asset(**base, error=f"{why}; re-copy it from the card or check its source")
-
+def _video_streams(mi: Any) -> list[VideoStream]:
     videos = [
         VideoStream(
             codec=t.format,
@@ -296,7 +281,15 @@ def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
         )
         for t in mi.video_tracks
     ]
-    audios = [
+    for v in videos:
+        if v.codec == "ProRes" and v.bit_depth is None and v.codec_profile:
+            # MediaInfo does not state it; Apple defines the 422 family as 10-bit, 4444 as 12-bit.
+            v.bit_depth = 12 if v.codec_profile.startswith("4444") else 10
+    return videos
+
+
+def _audio_streams(mi: Any) -> list[AudioStream]:
+    return [
         AudioStream(
             codec=t.format,
             channels=_int(t.channel_s),
@@ -307,23 +300,36 @@ def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
         )
         for t in mi.audio_tracks
     ]
-    for v in videos:
-        if v.codec == "ProRes" and v.bit_depth is None and v.codec_profile:
-            # MediaInfo does not state it; Apple defines the 422 family as 10-bit, 4444 as 12-bit.
-            v.bit_depth = 12 if v.codec_profile.startswith("4444") else 10
+
+
+def _unreadable_av(general: Any) -> str:
+    fmt = getattr(general, "format", None) if general else None
+    if fmt:
+        why = f"the {fmt} container holds no readable video or audio: truncated or damaged"
+    else:
+        why = "not a media file MediaInfo recognises (wrong extension, or damaged)"
+    return f"{why}; re-copy it from the card or check its source"
+
+
+def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
+    from pymediainfo import MediaInfo
+
+    try:
+        mi = MediaInfo.parse(str(p))
+    except Exception as exc:  # the library raises plain exceptions on unreadable input
+        return Asset(**base, error=f"MediaInfo cannot read this file ({exc}); is it media?")
+    general = mi.general_tracks[0] if mi.general_tracks else None
+    if general is None or (not mi.video_tracks and not mi.audio_tracks):
+        return Asset(**base, error=_unreadable_av(general))
+    videos, audios = _video_streams(mi), _audio_streams(mi)
     tc_tracks = [t for t in mi.other_tracks if (t.type or "") == "Time code"]
     start_tc = _first(
         *(t.time_code_of_first_frame for t in tc_tracks),
         *(t.time_code_of_first_frame for t in mi.video_tracks),
         general.time_code_of_first_frame,
     )
-    reel = _first(*(t.title for t in tc_tracks if (t.format or "") == "QuickTime TC"))
     duration_ms = _num(general.duration) or _first(*(_num(t.duration) for t in mi.tracks))
-    kind = base["kind"]
-    if videos:
-        kind = Kind.VIDEO
-    elif audios:
-        kind = Kind.AUDIO
+    kind = Kind.VIDEO if videos else Kind.AUDIO if audios else base["kind"]
     asset = Asset(
         **{**base, "kind": kind},
         container=general.format,
@@ -331,20 +337,25 @@ def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
         duration_s=round(duration_ms / 1000.0, 3) if duration_ms else None,
         overall_bitrate_bps=_num(general.overall_bit_rate),
         start_timecode=start_tc,
-        reel=reel,
+        reel=_first(*(t.title for t in tc_tracks if (t.format or "") == "QuickTime TC")),
         clip_name=_first(general.title, general.movie_name) or p.stem,
         video=videos,
         audio=audios,
     )
+    _add_side_info(asset, p, general)
+    return asset
+
+
+def _add_side_info(asset: Asset, p: Path, general: Any) -> None:
+    """BWF bext timecode, the camera's XML sidecar, and make/model tags."""
     if general.format == "Wave":
         bext = read_bext(p)
         if bext:
             asset.bwf_originator = bext.get("originator") or None
             asset.bwf_time_reference = bext.get("time_reference")
-            if asset.bwf_time_reference is not None and audios and audios[0].sample_rate:
-                asset.start_timecode = samples_to_timecode(
-                    asset.bwf_time_reference, audios[0].sample_rate
-                )
+            rate = asset.audio[0].sample_rate if asset.audio else None
+            if asset.bwf_time_reference is not None and rate:
+                asset.start_timecode = samples_to_timecode(asset.bwf_time_reference, rate)
     sidecar = _camera_sidecar(p)
     if sidecar:
         asset.camera = sidecar.get("camera") or asset.camera
@@ -357,7 +368,6 @@ def _probe_av(p: Path, base: dict[str, Any]) -> Asset:
             getattr(general, "model", None), getattr(general, "comapplequicktimemodel", None)
         )
         asset.camera = camera_name(make, model)
-    return asset
 
 
 def _scan_type(value: str | None) -> str | None:

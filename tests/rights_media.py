@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +94,37 @@ def exiftool_read(path: Path) -> dict[str, Any]:
         path=path,
     ).stdout
     return json.loads(out)[0]
+
+
+# A user-defined-tags config that teaches ExifTool the IPTC 2025.1 AI fields, as ExifTool 13
+# knows them: with it, one machine runs the "older" and the "newer" ExifTool behaviour.
+_AI_FIELDS_CONFIG = """%Image::ExifTool::UserDefined = (
+    'Image::ExifTool::XMP::iptcExt' => {
+        AISystemUsed => { },
+        AISystemVersionUsed => { },
+        AIPromptInformation => { },
+        AIPromptWriterName => { },
+    },
+);
+1;
+"""
+
+
+def exiftool_knowing_ai_fields(folder: Path) -> Path:
+    """An `exiftool` wrapper that knows the IPTC 2025.1 AI fields (-config must come first)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "iptc2025.config"
+    config.write_text(_AI_FIELDS_CONFIG, encoding="utf-8")
+    wrapper = folder / "exiftool"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(exiftool_exe())} -config {shlex.quote(str(config))} "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def exiftool_knows(exe: str | Path, tag: str) -> bool:
+    """Whether this ExifTool can write `tag` (e.g. 'AISystemUsed') in XMP-iptcExt."""
+    out = run([str(exe), "-list", "-XMP-iptcExt:all"], what="listing the tags of").stdout
+    return tag in out.decode().split()

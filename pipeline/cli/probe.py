@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
+from pipeline import exitcodes
 from pipeline.assets import Asset
-from pipeline.cli._common import console, err_console, user_errors, write_json
+from pipeline.cli._common import console, err_console, esc, user_errors, write_json
 
 
 def _fmt_av(a: Asset) -> tuple[str, str, str, str]:
@@ -63,6 +65,35 @@ def _fmt_av(a: Asset) -> tuple[str, str, str, str]:
     return codec, picture, sound, extra
 
 
+def _row(a: Asset) -> list[str]:
+    """One table row, every cell escaped: names, codecs and camera fields come from files."""
+    if a.error:
+        return [esc(a.path), esc(a.kind), "", "", "", "", f"[red]{esc(a.error)}[/]"]
+    codec, picture, sound, extra = _fmt_av(a)
+    dur = f"{a.duration_s:.2f} s" if a.duration_s is not None else ""
+    fmt = " / ".join(x for x in (a.container, codec) if x)
+    marks = [esc(extra)] if extra else []
+    if a.ai and a.ai.flags:
+        marks.append(f"[bold magenta]{esc('; '.join(a.ai.flags))}[/]")
+    if a.notes:
+        marks.append(f"[yellow]{esc('; '.join(a.notes))}[/]")
+    cells = (a.path, a.kind, dur, fmt, picture, sound)
+    return [*(esc(c) for c in cells), " ".join(marks)]
+
+
+def _print_table(assets: list[Asset], *, all_files: bool) -> None:
+    table = Table(title=f"{len(assets)} files", show_lines=False, expand=True)
+    for col in ("file", "kind", "duration", "format", "picture", "sound", "details"):
+        table.add_column(col, overflow="fold")
+    shown = [a for a in assets if all_files or a.error or a.kind not in ("sidecar", "other")]
+    for a in shown:
+        table.add_row(*_row(a))
+    console.print(table, highlight=False)
+    hidden = len(assets) - len(shown)
+    if hidden:
+        console.print(f"[dim]{hidden} sidecar/other files not shown (--all shows them)[/]")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
@@ -80,47 +111,19 @@ def register(app: typer.Typer) -> None:
         """
         from pipeline.probe import probe_paths
 
-        missing = [p for p in paths if not p.exists()]
+        # lexists: a dangling symlink is there (and probed as a per-file error), not missing.
+        missing = [p for p in paths if not os.path.lexists(p)]
         for p in missing:
-            err_console.print(f"[red]error:[/] {p}: no such file or folder", highlight=False)
-        assets = probe_paths([p for p in paths if p.exists()])
+            err_console.print(f"[red]error:[/] {esc(p)}: no such file or folder", highlight=False)
+        assets = probe_paths([p for p in paths if p not in missing])
         failed = [a for a in assets if a.error]
         if json_out or output:
             write_json([a.model_dump(mode="json") for a in assets], output)
         if not json_out:
-            table = Table(title=f"{len(assets)} files", show_lines=False, expand=True)
-            for col in ("file", "kind", "duration", "format", "picture", "sound", "details"):
-                table.add_column(col, overflow="fold")
-            shown = 0
-            for a in assets:
-                if not all_files and a.kind in ("sidecar", "other") and not a.error:
-                    continue
-                shown += 1
-                name = a.path
-                if a.error:
-                    table.add_row(name, a.kind, "", "", "", "", f"[red]{a.error}[/]")
-                    continue
-                codec, picture, sound, extra = _fmt_av(a)
-                dur = f"{a.duration_s:.2f} s" if a.duration_s is not None else ""
-                fmt = " / ".join(x for x in (a.container, codec) if x)
-                if a.ai and a.ai.flags:
-                    flags = "; ".join(a.ai.flags)
-                    extra = (
-                        f"{extra} [bold magenta]{flags}[/]"
-                        if extra
-                        else f"[bold magenta]{flags}[/]"
-                    )
-                notes = "; ".join(a.notes)
-                if notes:
-                    extra = f"{extra} [yellow]{notes}[/]" if extra else f"[yellow]{notes}[/]"
-                table.add_row(name, a.kind, dur, fmt, picture, sound, extra)
-            console.print(table)
-            hidden = len(assets) - shown
-            if hidden:
-                console.print(f"[dim]{hidden} sidecar/other files not shown (--all shows them)[/]")
+            _print_table(assets, all_files=all_files)
         if failed:
             err_console.print(
                 f"[red]{len(failed)} of {len(assets)} files could not be read[/] (see above)"
             )
         if failed or missing:
-            raise typer.Exit(1)
+            raise typer.Exit(exitcodes.FAILED)

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import typer
 import yaml
-from rich.markup import escape
 from rich.table import Table
 
-from pipeline.cli._common import console, err_console, user_errors, write_json
+from pipeline.cli._common import console, err_console, esc, user_errors, write_json
 from pipeline.errors import ProfileError
 from pipeline.profiles import (
     ProfileEntry,
@@ -75,6 +74,15 @@ def profiles_list(
     if as_json:
         write_json([_entry_json(e) for e in entries], None)
         return
+    _print_list(entries)
+
+
+def _lines(text: str) -> str:
+    """A multi-line message (a profile with several mistakes) escaped line by line."""
+    return "\n".join(esc(line) for line in text.splitlines()) or esc(text)
+
+
+def _print_list(entries: list[ProfileEntry]) -> None:
     table = Table(title="Delivery profiles", show_lines=False, expand=False)
     table.add_column("name", style="bold cyan", no_wrap=True)
     table.add_column("kind")
@@ -83,32 +91,30 @@ def profiles_list(
     table.add_column("source")
     table.add_column("from", no_wrap=True)
     for e in entries:
-        origin = e.origin
-        if e.overrides:
-            origin = "user (overrides)"
+        origin = "user (overrides)" if e.overrides else e.origin
         if e.profile is None:
             first = (e.error or "").splitlines()[0] if e.error else "invalid"
-            table.add_row(e.name, "—", "[red]invalid[/]", f"[red]{escape(first)}[/]", "", origin)
+            table.add_row(esc(e.name), "—", "[red]invalid[/]", f"[red]{esc(first)}[/]", "", origin)
             continue
         p = e.profile
         table.add_row(
-            e.name,
-            p.kind,
-            escape(loudness_summary(p.loudness)),
-            escape(format_summary(p.format)),
-            escape(_short_source(p.source.document, len(p.source.uncertain))),
-            origin,
+            esc(e.name),
+            esc(p.kind),
+            esc(loudness_summary(p.loudness)),
+            esc(format_summary(p.format)),
+            esc(_short_source(p.source.document, len(p.source.uncertain))),
+            esc(origin),
         )
-    console.print(table)
+    console.print(table, highlight=False)
     folders = ", ".join(str(d) for d in user_dirs())
     console.print(
-        f"[dim]user folder(s): {escape(folders)} (override bundled: {escape(str(bundled_dir()))})."
+        f"[dim]user folder(s): {esc(folders)} (override bundled: {esc(bundled_dir())})."
         " `rushline profiles show NAME` prints one in full.[/]",
         highlight=False,
     )
-    broken = [e for e in entries if e.error]
-    for e in broken:
-        err_console.print(f"[bold red]invalid profile:[/] {escape(e.error or '')}", highlight=False)
+    for e in entries:
+        if e.error:
+            err_console.print(f"[bold red]invalid profile:[/] {_lines(e.error)}", highlight=False)
 
 
 @profiles_app.command("show")
@@ -131,6 +137,7 @@ def profiles_show(
 
 
 @profiles_app.command("check")
+@user_errors
 def profiles_check(
     files: list[Path] = typer.Argument(..., help="Profile YAML file(s) to validate."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
@@ -145,13 +152,13 @@ def profiles_check(
             bad += 1
             results.append({"file": str(f), "ok": False, "error": str(exc)})
             if not as_json:
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                err_console.print(f"[bold red]error:[/] {_lines(str(exc))}", highlight=False)
             continue
         results.append({"file": str(f), "ok": True, "name": p.name})
         if not as_json:
             console.print(
-                f"[green]ok[/] {escape(str(f))}: {escape(p.name)} — "
-                f"{escape(loudness_summary(p.loudness))}; {escape(format_summary(p.format))}",
+                f"[green]ok[/] {esc(f)}: {esc(p.name)} — "
+                f"{esc(loudness_summary(p.loudness))}; {esc(format_summary(p.format))}",
                 highlight=False,
             )
     if as_json:

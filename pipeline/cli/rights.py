@@ -1,29 +1,23 @@
-"""`rushline rights apply|show|check`: one rights template, into every kind of file, read back."""
+"""`rushline rights apply|show|check`: one rights template, into every kind of file, read back.
+
+Thin: parse, call `pipeline.rights.batch`, print. Every file name, value, note and error comes
+from the user or their files, so each goes through `esc()` before Rich sees it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from pipeline.cli._common import console, err_console, user_errors, write_json
-from pipeline.errors import UserInputError
+from pipeline.cli._common import console, err_console, esc, user_errors, write_json
 
 rights_app = typer.Typer(
     help="Rights metadata (IPTC/XMP): apply a template, show what files carry, check them.",
     no_args_is_help=True,
 )
-
-
-def _vars(items: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserInputError(f"--var {item!r} is not NAME=VALUE", hint="e.g. --var client=ACME")
-        out[key.strip()] = value
-    return out
 
 
 @rights_app.command("apply")
@@ -50,42 +44,42 @@ def apply_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON ('-')."),
 ) -> None:
     """Write a rights template into deliverables, or into XMP sidecars of originals."""
-    from pipeline.rights.apply import apply_rights, summarize
-    from pipeline.rights.template import load_template
+    from pipeline.rights.batch import parse_variables, run_apply
 
-    if sidecar_style not in ("name", "ext"):
-        raise UserInputError("--sidecar-style must be 'name' or 'ext'")
-    tpl = load_template(template, variables=_vars(var))
-    results = apply_rights(
+    outcome = run_apply(
         paths,
-        tpl,
+        template,
+        variables=parse_variables(var),
         embed=embed,
-        sidecar_style=sidecar_style,  # type: ignore[arg-type]
+        sidecar_style=sidecar_style,
         sidecar_dir=sidecar_dir,
         break_c2pa=break_c2pa,
     )
     if json_out is not None:
-        write_json([r.model_dump() for r in results], json_out)
+        write_json([r.model_dump() for r in outcome.results], json_out)
     if json_out is None or str(json_out) != "-":
-        table = Table("file", "result", "carried in", "notes")
-        for r in results:
-            if r.action == "error":
-                table.add_row(r.path, "[red]error[/]", "", r.error or "")
-                continue
-            status = r.action if not r.not_written else f"[yellow]{r.action}, incomplete[/]"
-            notes = list(r.notes)
-            if r.not_written:
-                notes.append(
-                    "NOT written: " + ", ".join(f"{k} ({v})" for k, v in r.not_written.items())
-                )
-            table.add_row(r.path, status, r.target or "", "\n".join(notes))
-        console.print(table)
-        counts = summarize(results)
-        console.print(", ".join(f"{v} {k}" for k, v in counts.items() if v))
-    if any(r.action == "error" for r in results):
-        raise typer.Exit(2)
-    if any(r.not_written for r in results):
-        raise typer.Exit(1)
+        _print_apply(outcome)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def _print_apply(outcome: Any) -> None:
+    from pipeline.rights.batch import result_rows
+
+    table = Table("file", "result", "carried in", "notes")
+    for r, row in zip(outcome.results, result_rows(outcome.results), strict=True):
+        if r.action == "error":
+            table.add_row(esc(r.path), "[red]error[/]", "", esc(r.error or ""))
+            continue
+        status = esc(row["result"])
+        if r.not_written:
+            status = f"[yellow]{status}[/]"
+        notes = [esc(n) for n in r.notes]
+        if r.not_written:
+            notes.append("NOT written: " + esc(row["not written"]))
+        table.add_row(esc(r.path), status, esc(row["carried in"]), "\n".join(notes))
+    console.print(table)
+    console.print(esc(outcome.summary), highlight=False)
 
 
 @rights_app.command("show")
@@ -96,40 +90,33 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Print the effective rights of each file (embedded, or from its sidecar)."""
-    from pipeline.rights.provenance import read_provenance
-    from pipeline.rights.show import show_rights
+    from pipeline.rights.batch import run_show, show_exit_code
 
-    effective = show_rights(paths, sidecar_dir=sidecar_dir)
-    rows = []
-    for eff in effective:
-        data = eff.model_dump()
-        if eff.error is None or eff.fields:
-            prov = read_provenance(
-                eff.path,
-                xmp_row={"XMP-iptcExt:DigitalSourceType": eff.fields.get("digital_source_type")},
-            )
-            data["provenance"] = prov.model_dump()
-            data["provenance"]["flags"] = prov.flags
-        rows.append(data)
+    rows = run_show(paths, sidecar_dir=sidecar_dir)
     if as_json:
         write_json(rows, None)
     else:
         for data in rows:
-            table = Table(title=data["path"], show_header=True)
-            table.add_column("field")
-            table.add_column("value")
-            table.add_column("from", style="dim")
-            for k, v in data["fields"].items():
-                table.add_row(k, str(v), data["sources"].get(k, ""))
-            console.print(table)
-            if data["error"]:
-                err_console.print(f"[red]{data['error']}[/]")
-            elif not data["fields"]:
-                console.print("  no rights metadata")
-            for flag in (data.get("provenance") or {}).get("flags", []):
-                console.print(f"  [bold yellow]⚠ {flag}[/]")
-    if any(e.error for e in effective):
-        raise typer.Exit(2)
+            _print_show(data)
+    code = show_exit_code(rows)
+    if code:
+        raise typer.Exit(code)
+
+
+def _print_show(data: dict[str, Any]) -> None:
+    table = Table(title=esc(data["path"]), show_header=True)
+    table.add_column("field")
+    table.add_column("value")
+    table.add_column("from", style="dim")
+    for k, v in data["fields"].items():
+        table.add_row(esc(k), esc(v), esc(data["sources"].get(k, "")))
+    console.print(table)
+    if data["error"]:
+        err_console.print(f"[red]{esc(data['error'])}[/]", highlight=False)
+    elif not data["fields"]:
+        console.print("  no rights metadata")
+    for flag in (data.get("provenance") or {}).get("flags", []):
+        console.print(f"  [bold yellow]⚠ {esc(flag)}[/]", highlight=False)
 
 
 @rights_app.command("check")
@@ -144,33 +131,29 @@ def check_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON findings."),
 ) -> None:
     """Say which template fields each file lacks or carries with another value (exit 1)."""
-    from pipeline.rights.apply import iter_files
-    from pipeline.rights.check import check_rights
-    from pipeline.rights.exiftool import ExifToolSession
-    from pipeline.rights.show import show_rights
-    from pipeline.rights.template import load_template
+    from pipeline.rights.batch import check_exit_code, parse_variables, run_check
 
-    tpl = load_template(template, variables=_vars(var))
-    wanted = [f.strip() for f in fields.split(",")] if fields else None
-    report: dict[str, list[dict]] = {}
-    with ExifToolSession() as s:
-        files = iter_files(paths)
-        effective = show_rights(files, session=s)
-        for f, eff in zip(files, effective, strict=True):
-            findings = check_rights(f, tpl, wanted, effective=eff, session=s)
-            report[str(f)] = [x.model_dump(exclude_none=True) for x in findings]
+    report = run_check(
+        paths,
+        template,
+        fields=fields.split(",") if fields else None,
+        variables=parse_variables(var),
+    )
     if as_json:
-        write_json(report, None)
+        write_json(
+            {p: [x.model_dump(exclude_none=True) for x in fs] for p, fs in report.items()}, None
+        )
     else:
         for path, findings in report.items():
             if not findings:
-                console.print(f"[green]ok[/]   {path}")
+                console.print(f"[green]ok[/]   {esc(path)}", highlight=False)
                 continue
-            console.print(f"[red]FAIL[/] {path}")
+            console.print(f"[red]FAIL[/] {esc(path)}", highlight=False)
             for x in findings:
-                console.print(f"       {x['check']}: {x['message']}", highlight=False)
-    if any(report.values()):
-        raise typer.Exit(1)
+                console.print(f"       {esc(x.check)}: {esc(x.message)}", highlight=False)
+    code = check_exit_code(report)
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,9 +6,9 @@ Public entry points: `load_template`, `apply_rights`, `show_rights`, `check_righ
 
 from __future__ import annotations
 
+from pipeline.provenance import Provenance, read_provenance
 from pipeline.rights.apply import RightsResult, apply_rights
 from pipeline.rights.check import check_rights
-from pipeline.rights.provenance import Provenance, read_provenance
 from pipeline.rights.show import EffectiveRights, show_rights
 from pipeline.rights.template import RightsTemplate, load_template
 

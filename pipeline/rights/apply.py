@@ -28,8 +28,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.errors import RightsError, RushlineError, UserInputError
+from pipeline.errors import RightsError, RushlineError
+from pipeline.exiftool import ExifToolSession
 from pipeline.fsutil import fsync_dir
+from pipeline.provenance import read_c2pa
 from pipeline.rights import bwf
 from pipeline.rights.embed import (
     Engine,
@@ -41,9 +43,7 @@ from pipeline.rights.embed import (
     tag_to_field,
     write_jpeg_exiv2,
 )
-from pipeline.rights.exiftool import ExifToolSession
 from pipeline.rights.fields import expected_values, same, values_from_exiftool
-from pipeline.rights.provenance import read_c2pa
 from pipeline.rights.template import FileContext, RightsTemplate, expand, uses_file_metadata
 from pipeline.rights.xmp import (
     SidecarStyle,
@@ -119,6 +119,10 @@ def decide(path: Path, *, embed: bool) -> tuple[Literal["embed", "sidecar"], str
         return "sidecar", "camera RAW: never modified, wrote a sidecar" if embed else None
     if not embed:
         return "sidecar", None
+    if path.is_symlink():
+        # Embedding renames a new file over the name: the link would become a copy and its
+        # target, wherever it is, would keep no rights. Name the file itself to embed.
+        return "sidecar", "a symbolic link: wrote a sidecar (give the file it points to, to embed)"
     if engine_for(path) is None:
         kind = path.suffix.lstrip(".").upper() or "this format"
         return "sidecar", f"{kind} cannot carry XMP rights reliably; wrote a sidecar"
@@ -189,16 +193,35 @@ def _apply(
     s: ExifToolSession,
 ) -> list[RightsResult]:
     results: list[RightsResult] = []
-    jobs: list[_Job] = []
-    readable: list[Path] = []
     for path in files:
         res = RightsResult(path=str(path), action="error")
         results.append(res)
         if not path.is_file():
             res.error = f"{path} does not exist or is not a file; check the path"
-            continue
-        readable.append(path)
+    readable = [Path(r.path) for r in results if not r.error]
     info = _capture_info(s, readable) if uses_file_metadata(template) and readable else {}
+    jobs = _plan(results, template, info, embed=embed, style=style, sdir=sdir)
+    sidecars = [j for j in jobs if j.mode == "sidecar"]
+    for job in sidecars:
+        _do_sidecar(job)
+    _verify(s, [j for j in sidecars if j.result.action != "error"], after_rename=True)
+    embeds = [j for j in jobs if j.mode == "embed"]
+    for start in range(0, len(embeds), BATCH):
+        _embed_chunk(s, embeds[start : start + BATCH], break_c2pa)
+    return results
+
+
+def _plan(
+    results: list[RightsResult],
+    template: RightsTemplate,
+    info: dict[str, dict[str, Any]],
+    *,
+    embed: bool,
+    style: SidecarStyle,
+    sdir: Path | None,
+) -> list[_Job]:
+    """One job per readable file: the template expanded for it, sidecar or embed."""
+    jobs: list[_Job] = []
     claimed: dict[Path, Path] = {}
     seq = 0
     for res in results:
@@ -207,13 +230,9 @@ def _apply(
         path = Path(res.path)
         seq += 1
         meta = info.get(os.path.abspath(path), {})
+        ctx = FileContext(path, seq=seq, captured=meta.get("captured"), camera=meta.get("camera"))
         try:
-            t = expand(
-                template,
-                FileContext(
-                    path, seq=seq, captured=meta.get("captured"), camera=meta.get("camera")
-                ),
-            )
+            t = expand(template, ctx)
         except (KeyError, ValueError, IndexError) as exc:
             res.error = f"cannot expand the template for {path}: {exc}"
             continue
@@ -234,27 +253,22 @@ def _apply(
         else:
             job.engine = engine_for(path)
         jobs.append(job)
+    return jobs
 
-    sidecars = [j for j in jobs if j.mode == "sidecar"]
-    for job in sidecars:
-        _do_sidecar(job)
-    _verify(s, [j for j in sidecars if j.result.action != "error"], after_rename=True)
 
-    embeds = [j for j in jobs if j.mode == "embed"]
-    for start in range(0, len(embeds), BATCH):
-        chunk = embeds[start : start + BATCH]
-        for job in chunk:
-            _write_embedded(s, job, break_c2pa)
-        pending = [j for j in chunk if j.tmp is not None]
-        _verify(s, pending, after_rename=False)
-        dirs: set[Path] = set()
-        for job in pending:
-            _commit(job)
-            dirs.add(job.path.parent)
-        for d in dirs:
-            with contextlib.suppress(OSError):
-                fsync_dir(d)
-    return results
+def _embed_chunk(s: ExifToolSession, chunk: list[_Job], break_c2pa: bool) -> None:
+    """Write temp copies, verify them all in one read, then rename each over its file."""
+    for job in chunk:
+        _write_embedded(s, job, break_c2pa)
+    pending = [j for j in chunk if j.tmp is not None]
+    _verify(s, pending, after_rename=False)
+    dirs: set[Path] = set()
+    for job in pending:
+        _commit(job)
+        dirs.add(job.path.parent)
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            fsync_dir(d)
 
 
 def _do_sidecar(job: _Job) -> None:
@@ -423,8 +437,3 @@ def summarize(results: Sequence[RightsResult]) -> dict[str, int]:
         if r.action != "error" and r.not_written:
             out["incomplete"] += 1
     return out
-
-
-def require_files(paths: Sequence[str]) -> None:
-    if not paths:
-        raise UserInputError("give at least one file or folder")

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pipeline.exiftool import ExifToolSession
 from pipeline.qc.findings import Finding, Severity
-from pipeline.rights.exiftool import ExifToolSession
 from pipeline.rights.fields import FIELD_NAMES, expected_values
 from pipeline.rights.show import EffectiveRights, show_rights
 from pipeline.rights.template import FileContext, RightsTemplate, pattern_of

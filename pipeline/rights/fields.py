@@ -11,13 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pipeline.rights.template import (
-    DST_VOCAB,
-    PLUS_VOCAB,
-    RightsTemplate,
-    dst_code,
-    plus_code,
-)
+from pipeline.provenance import DST_VOCAB, dst_code
+from pipeline.rights.template import PLUS_VOCAB, RightsTemplate, plus_code
 
 NS = {
     "x": "adobe:ns:meta/",

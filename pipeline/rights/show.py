@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.exiftool import ExifToolSession
 from pipeline.rights.embed import is_camera_raw
-from pipeline.rights.exiftool import ExifToolSession
 from pipeline.rights.fields import FIELD_NAMES, values_from_exiftool
-from pipeline.rights.xmp import sidecar_path
+from pipeline.sidecars import sidecars_of
 
 
 class EffectiveRights(BaseModel):
@@ -25,16 +25,6 @@ class EffectiveRights(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict)
     sidecars: list[str] = Field(default_factory=list)
     error: str | None = None
-
-
-def sidecars_of(path: Path, sidecar_dir: Path | None = None) -> list[Path]:
-    """Existing sidecars of a file, `name.ext.xmp` first (the more specific name)."""
-    found = []
-    for style in ("ext", "name"):
-        sc = sidecar_path(path, style, sidecar_dir)  # type: ignore[arg-type]
-        if sc.is_file() and sc not in found:
-            found.append(sc)
-    return found
 
 
 def show_rights(

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ProfileError
+from pipeline.provenance import DIGITAL_SOURCE_TYPES, dst_code  # one IPTC vocabulary
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = REPO / "profiles" / "rights"
@@ -40,32 +41,6 @@ RELEASE_MEANING = {
     "PR-LPR": "limited or incomplete property releases",
 }
 
-DST_VOCAB = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-# IPTC NewsCodes "Digital Source Type" (current terms plus retired ones still found in files).
-DIGITAL_SOURCE_TYPES = (
-    "digitalCapture",
-    "computationalCapture",
-    "negativeFilm",
-    "positiveFilm",
-    "print",
-    "humanEdits",
-    "compositeCapture",
-    "algorithmicallyEnhanced",
-    "dataDrivenMedia",
-    "digitalArt",
-    "virtualRecording",
-    "compositeSynthetic",
-    "trainedAlgorithmicMedia",
-    "compositeWithTrainedAlgorithmicMedia",
-    "algorithmicMedia",
-    "screenCapture",
-    # retired but valid in existing files
-    "digitalCreation",
-    "minorHumanEdits",
-    "softwareImage",
-)
-AI_GENERATED_TYPES = frozenset({"trainedAlgorithmicMedia"})
-AI_COMPOSITED_TYPES = frozenset({"compositeWithTrainedAlgorithmicMedia"})
 
 # Variables every template may use; their values come from the file and the batch.
 BUILTIN_VARIABLES = ("filename", "basename", "ext", "date", "year", "camera", "seq")
@@ -78,13 +53,6 @@ def plus_code(value: str | None) -> str | None:
     code = value.strip()
     # Exactly one vocabulary prefix: a doubled one (a writer bug) must not read as valid.
     return code[len(PLUS_VOCAB) :] if code.startswith(PLUS_VOCAB) else code
-
-
-def dst_code(value: str | None) -> str | None:
-    """A Digital Source Type URI or bare term -> the bare term."""
-    if value is None:
-        return None
-    return value.strip().removeprefix(DST_VOCAB).removeprefix(DST_VOCAB.replace("http:", "https:"))
 
 
 class _Strict(BaseModel):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from lxml import etree
 
@@ -26,23 +25,14 @@ from pipeline.rights.fields import (
     plus_uri,
 )
 from pipeline.rights.template import RightsTemplate
+from pipeline.sidecars import SidecarStyle, sidecar_path
 
-SidecarStyle = Literal["name", "ext"]
+__all__ = ["SidecarStyle", "merge_rights", "render", "sidecar_path", "write_sidecar"]
 
 RDF = NS["rdf"]
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 OWNED = {(NS[p.prefix], p.name) for p in (*XMP_FIELDS.values(), MARKED)}
 _PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"
-
-
-def sidecar_path(
-    path: str | os.PathLike[str], style: SidecarStyle = "name", sidecar_dir: Path | None = None
-) -> Path:
-    """`IMG_0001.xmp` (Lightroom, Capture One, Photo Mechanic) or `IMG_0001.CR3.xmp`
-    (darktable, digiKam), next to the file or in `sidecar_dir`."""
-    p = Path(path)
-    name = f"{p.stem}.xmp" if style == "name" else f"{p.name}.xmp"
-    return (sidecar_dir or p.parent) / name
 
 
 def writable(path: Path) -> bool:

@@ -1,9 +1,13 @@
-"""AI provenance: C2PA Content Credentials (c2pa-python) and the IPTC Digital Source Type.
+"""AI provenance: the IPTC Digital Source Type (XMP, in the file or its sidecar) and C2PA
+Content Credentials (c2pa-python).
 
-Probe and QC reports use `read_provenance` to flag assets generated or composited by AI, which
+Probe, QC and rights reports use it to flag assets generated or composited by AI, which
 French production managers must now identify together with their rights risks. A C2PA
 manifest binds a hash of the file: editing metadata afterwards breaks that binding, so a
 signature that no longer matches the data is reported, never hidden.
+
+A core module of its own: probe reads provenance without depending on the rights room, and
+the rights room validates its templates against the same vocabulary.
 """
 
 from __future__ import annotations
@@ -12,13 +16,44 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.rights.template import AI_COMPOSITED_TYPES, AI_GENERATED_TYPES, dst_code
+from pipeline.sidecars import sidecars_of
 
-log = logging.getLogger("rushline.rights.provenance")
+if TYPE_CHECKING:
+    from pipeline.exiftool import ExifToolSession
+
+log = logging.getLogger("rushline.provenance")
+
+DST_VOCAB = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+# IPTC NewsCodes "Digital Source Type" (current terms plus retired ones still found in files).
+DIGITAL_SOURCE_TYPES = (
+    "digitalCapture",
+    "computationalCapture",
+    "negativeFilm",
+    "positiveFilm",
+    "print",
+    "humanEdits",
+    "compositeCapture",
+    "algorithmicallyEnhanced",
+    "dataDrivenMedia",
+    "digitalArt",
+    "virtualRecording",
+    "compositeSynthetic",
+    "trainedAlgorithmicMedia",
+    "compositeWithTrainedAlgorithmicMedia",
+    "algorithmicMedia",
+    "screenCapture",
+    # retired but valid in existing files
+    "digitalCreation",
+    "minorHumanEdits",
+    "softwareImage",
+)
+AI_GENERATED_TYPES = frozenset({"trainedAlgorithmicMedia"})
+AI_COMPOSITED_TYPES = frozenset({"compositeWithTrainedAlgorithmicMedia"})
+DST_TAG = "XMP-iptcExt:DigitalSourceType"
 
 # Validation codes meaning "the bytes changed after signing" (C2PA spec, validation status).
 _TAMPER_CODES = (
@@ -27,6 +62,13 @@ _TAMPER_CODES = (
     "boxesHash.mismatch",
     "collectionHash.mismatch",
 )
+
+
+def dst_code(value: str | None) -> str | None:
+    """A Digital Source Type URI or bare term -> the bare term."""
+    if value is None:
+        return None
+    return value.strip().removeprefix(DST_VOCAB).removeprefix(DST_VOCAB.replace("http:", "https:"))
 
 
 class C2paInfo(BaseModel):
@@ -43,7 +85,7 @@ class C2paInfo(BaseModel):
 
 
 class Provenance(BaseModel):
-    """What a file says about how it was made (for probe and QC reports)."""
+    """What a file says about how it was made (for probe, QC and rights reports)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -103,6 +145,11 @@ def read_c2pa(path: str | os.PathLike[str]) -> C2paInfo:
             store = json.loads(reader.json())
         except Exception as exc:
             return C2paInfo(present=True, valid=False, error=str(exc))
+    return _c2pa_info(store)
+
+
+def _c2pa_info(store: dict[str, Any]) -> C2paInfo:
+    """The active manifest of a C2PA store (reader JSON) as a C2paInfo."""
     active_label = store.get("active_manifest")
     manifest = (store.get("manifests") or {}).get(active_label, {}) if active_label else {}
     sig = manifest.get("signature_info") or {}
@@ -119,14 +166,13 @@ def read_c2pa(path: str | os.PathLike[str]) -> C2paInfo:
     for item in store.get("validation_status") or []:
         if isinstance(item, dict) and item.get("code") and item["code"] not in failures:
             failures.append(item["code"])
-    state = store.get("validation_state")
     # Untrusted signer certificates are normal offline (no trust list); integrity is what counts.
     integrity = [f for f in failures if not f.startswith("signingCredential.untrusted")]
     dsts = sorted({dst_code(v) for v in _walk(manifest, "digitalSourceType") if isinstance(v, str)})
     return C2paInfo(
         present=True,
         valid=not integrity,
-        validation_state=state,
+        validation_state=store.get("validation_state"),
         signer=sig.get("common_name") or sig.get("issuer"),
         claim_generator=gen,
         digital_source_types=[d for d in dsts if d],
@@ -135,7 +181,10 @@ def read_c2pa(path: str | os.PathLike[str]) -> C2paInfo:
 
 
 def read_provenance(
-    path: str | os.PathLike[str], *, xmp_row: dict[str, Any] | None = None, session=None
+    path: str | os.PathLike[str],
+    *,
+    xmp_row: dict[str, Any] | None = None,
+    session: ExifToolSession | None = None,
 ) -> Provenance:
     """Provenance of one file: IPTC Digital Source Type (XMP, or its sidecar) and C2PA.
 
@@ -144,9 +193,9 @@ def read_provenance(
     """
     p = Path(path)
     if xmp_row is None:
-        xmp_row = _read_dst_row(p, session)
+        xmp_row = read_provenance_rows([p], session=session)[str(p)]
     dst = None
-    for key in ("XMP-iptcExt:DigitalSourceType", "XMP-iptcExt:DigitalSourceType#"):
+    for key in (DST_TAG, DST_TAG + "#"):
         if xmp_row.get(key):
             dst = dst_code(str(xmp_row[key]))
             break
@@ -167,55 +216,39 @@ def read_provenance(
     )
 
 
+def read_provenance_rows(
+    paths: list[str | os.PathLike[str]], *, session: ExifToolSession | None = None
+) -> dict[str, dict[str, Any]]:
+    """The Digital Source Type row of each file merged with its sidecars' (the file wins), in
+    one ExifTool command for every file and sidecar. Keys are the paths as given (str)."""
+    from pipeline.exiftool import ExifToolSession
+
+    groups = {str(p): [Path(p), *sidecars_of(p)] for p in paths}
+    every = sorted({os.path.abspath(f) for files in groups.values() for f in files})
+    if not every:
+        return {}
+    own = session is None
+    s = session or ExifToolSession().start()
+    try:
+        rows = s.read_json(every, [DST_TAG])
+    finally:
+        if own:
+            s.close()
+    out: dict[str, dict[str, Any]] = {}
+    for key, files in groups.items():
+        merged: dict[str, Any] = {}
+        for f in reversed(files):  # the file itself wins over a sidecar
+            merged.update(rows.get(os.path.abspath(f), {}))
+        out[key] = merged
+    return out
+
+
 def read_provenance_many(
-    paths: list[str | os.PathLike[str]], *, session=None
+    paths: list[str | os.PathLike[str]], *, session: ExifToolSession | None = None
 ) -> dict[str, Provenance]:
     """Provenance of many files with one ExifTool command for all of them and their sidecars.
 
     Keys are the paths as given (str). Probe uses this: a round trip per file costs 4x more.
     """
-    from pipeline.rights.exiftool import ExifToolSession
-    from pipeline.rights.xmp import sidecar_path
-
-    if not paths:
-        return {}
-    groups = {
-        str(p): [Path(p)]
-        + [sc for sc in (sidecar_path(p, "name"), sidecar_path(p, "ext")) if sc.is_file()]
-        for p in paths
-    }
-    own = session is None
-    s = session or ExifToolSession().start()
-    try:
-        every = sorted({os.path.abspath(f) for files in groups.values() for f in files})
-        rows = s.read_json(every, ["XMP-iptcExt:DigitalSourceType"])
-    finally:
-        if own:
-            s.close()
-    out: dict[str, Provenance] = {}
-    for key, files in groups.items():
-        merged: dict[str, Any] = {}
-        for f in reversed(files):  # the file itself wins over a sidecar
-            merged.update(rows.get(os.path.abspath(f), {}))
-        out[key] = read_provenance(key, xmp_row=merged)
-    return out
-
-
-def _read_dst_row(p: Path, session) -> dict[str, Any]:
-    from pipeline.rights.exiftool import ExifToolSession
-    from pipeline.rights.xmp import sidecar_path
-
-    own = session is None
-    s = session or ExifToolSession().start()
-    try:
-        files = [p] + [
-            sc for sc in (sidecar_path(p, "name"), sidecar_path(p, "ext")) if sc.is_file()
-        ]
-        rows = s.read_json(files, ["XMP-iptcExt:DigitalSourceType"])
-    finally:
-        if own:
-            s.close()
-    merged: dict[str, Any] = {}
-    for f in reversed(files):  # the file itself wins over a sidecar
-        merged.update(rows.get(os.path.abspath(f), {}))
-    return merged
+    rows = read_provenance_rows(paths, session=session)
+    return {key: read_provenance(key, xmp_row=row) for key, row in rows.items()}
