@@ -14,7 +14,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from pipeline.offload import OffloadResult, offload
+from pipeline.offload import NoVerifiedCopyError, OffloadResult, offload
+from pipeline.offload import cascade as cascade_offload
 from pipeline.report.offload import publish
 
 
@@ -31,6 +32,18 @@ def offload_task(
     return offload(
         source, destinations, template=template, values=values, hashes=hashes, verify=verify
     )
+
+
+@task(name="offload-cascade")
+def cascade_task(
+    result: OffloadResult, destinations: list[str], hashes: list[str], verify: str
+) -> OffloadResult | None:
+    """Copy on from the first verified copy (the core picks it); None when there is none."""
+    try:
+        return cascade_offload(result, destinations, hashes=hashes, verify=verify)
+    except NoVerifiedCopyError as exc:
+        get_run_logger().error("%s", exc)
+        return None
 
 
 @task(name="offload-report", retries=2, retry_delay_seconds=2)
@@ -98,22 +111,8 @@ def offload_flow(
     log.info("offload of %s: exit %s, %s MB/s", res.source, res.exit_code, res.throughput_mb_s)
     results = [res]
     if cascade:
-        first = next(
-            (d for d in res.destinations if d.ok and not d.files_failed and d.manifest), None
-        )
-        if first is None:
-            log.error("no verified copy to cascade from; fix the first step and run again")
-        else:
-            rel = "/".join(Path(first.roll_dir).relative_to(first.root).parts)
-            res2 = offload_task(
-                first.roll_dir,
-                cascade,
-                rel.replace("{", "{{").replace("}", "}}"),
-                {},
-                hashes,
-                verify,
-            )
-            res2.cascade_from = first.roll_dir
+        res2 = cascade_task(res, cascade, hashes, verify)
+        if res2 is not None:
             res2 = report_task(res2, report_dir, thumbnails)
             _publish_artifacts(res2, "offload-cascade")
             results.append(res2)

@@ -14,8 +14,10 @@ production asks.
 from __future__ import annotations
 
 import binascii
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -148,15 +150,23 @@ def hash_file(
     *,
     from_device: bool = False,
     chunk_size: int = CHUNK_SIZE,
+    follow_symlinks: bool = True,
 ) -> dict[str, str]:
-    """Hash a file in every format with one read.
+    """Hash a regular file in every format with one read.
 
     from_device=True evicts the file's cached pages first so the bytes come from the disk
-    (the `full` verification level), not from what we just wrote into memory.
+    (the `full` verification level), not from what we just wrote into memory. Anything but a
+    regular file (a FIFO would block forever, a folder cannot be read) raises OSError.
     """
     mh = MultiHasher(formats)
-    fd = os.open(path, os.O_RDONLY)
+    nofollow = 0 if follow_symlinks else os.O_NOFOLLOW
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | nofollow)
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            code = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
+            raise OSError(code, "not a regular file", os.fspath(path))
+        os.set_blocking(fd, True)
         if from_device:
             evict(fd)
         # a buffer no larger than the file: zero-filling 8 MiB per small file costs ~1 ms

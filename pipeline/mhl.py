@@ -17,7 +17,6 @@ import datetime as dt
 import os
 import re
 import socket
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,11 +118,6 @@ class History:
 
     def ignore_patterns(self) -> list[str]:
         return list(self.generations[-1].ignore) if self.generations else list(BASE_IGNORE)
-
-
-def nfc(path: str) -> str:
-    """The comparison key for a path: NFC, so macOS (NFD) and Linux (NFC) names meet."""
-    return unicodedata.normalize("NFC", path)
 
 
 def _iso(t: dt.datetime) -> str:

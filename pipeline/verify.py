@@ -4,8 +4,10 @@ Every file on disk is re-read from the device (cache dropped first) and compared
 "original" hash the history recorded for it, as the reference `ascmhl verify` does. Names are
 compared in NFC so a roll offloaded on macOS (NFD names) verifies on Linux and back.
 
-Exit codes (the first that applies, in this order of seriousness)
+Exit codes (pipeline.exitcodes.VerifyExit; the first that applies, in this order of seriousness)
     21 altered: a file's content differs from its recorded hash (or its size does)
+    25 unreadable: a recorded file cannot be read (I/O error, permissions) or is not a regular
+       file any more (a folder, a symbolic link, a FIFO in its place)
     20 missing: a file recorded in the history is not on disk
     24 history damaged: a manifest was edited or deleted after it was written (chain C4)
     22 new: files on disk that the history does not know
@@ -19,26 +21,21 @@ import fnmatch
 import os
 import stat
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from pipeline import mhl
 from pipeline.errors import VerifyError
+from pipeline.exitcodes import VerifyExit
 from pipeline.hashing import hash_file
-
-EXIT_OK = 0
-EXIT_MISSING = 20
-EXIT_ALTERED = 21
-EXIT_NEW = 22
-EXIT_NO_HISTORY = 23
-EXIT_HISTORY_DAMAGED = 24
+from pipeline.names import nfc
 
 
 class NoHistoryError(VerifyError):
-    exit_code = EXIT_NO_HISTORY
+    exit_code = int(VerifyExit.NO_HISTORY)
 
 
 class Altered(BaseModel):
@@ -48,6 +45,13 @@ class Altered(BaseModel):
     actual: str
     expected_size: int | None = None
     actual_size: int | None = None
+
+
+class Unreadable(BaseModel):
+    """A recorded file (or a folder) that could not be read, and why."""
+
+    path: str
+    reason: str
 
 
 class VerifyResult(BaseModel):
@@ -60,14 +64,24 @@ class VerifyResult(BaseModel):
     ok: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     altered: list[Altered] = Field(default_factory=list)
+    unreadable: list[Unreadable] = Field(default_factory=list)
     new: list[str] = Field(default_factory=list)
     damaged_history: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
     exit_code: int = 0
 
-
-def _nfc(p: str) -> str:
-    return unicodedata.normalize("NFC", p)
+    def settle_exit_code(self) -> None:
+        for found, code in (
+            (self.altered, VerifyExit.ALTERED),
+            (self.unreadable, VerifyExit.UNREADABLE),
+            (self.missing, VerifyExit.MISSING),
+            (self.damaged_history, VerifyExit.HISTORY_DAMAGED),
+            (self.new, VerifyExit.NEW),
+        ):
+            if found:
+                self.exit_code = int(code)
+                return
+        self.exit_code = 0
 
 
 def _ignored(rel: str, name: str, is_dir: bool, patterns: Sequence[str]) -> bool:
@@ -80,26 +94,82 @@ def _ignored(rel: str, name: str, is_dir: bool, patterns: Sequence[str]) -> bool
     return False
 
 
-def _walk(root: Path, patterns: Sequence[str]) -> dict[str, str]:
-    """{NFC relative path: relative path on disk} for every regular file not ignored."""
-    found: dict[str, str] = {}
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    return "not a regular file"
 
-    def walk(abs_dir: str, rel_dir: str) -> None:
-        for e in sorted(os.scandir(abs_dir), key=lambda e: e.name):
+
+@dataclass
+class _Walk:
+    """The files on disk: {NFC path: path on disk}, and what could not be read."""
+
+    patterns: Sequence[str]
+    recorded: set[str]
+    found: dict[str, str] = field(default_factory=dict)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    def walk(self, abs_dir: str, rel_dir: str) -> None:
+        try:
+            entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
+        except OSError as exc:
+            where = f"{rel_dir}/" if rel_dir else "./"
+            self.unreadable.append(Unreadable(path=where, reason=exc.strerror or str(exc)))
+            return
+        for e in entries:
             rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
-            st = e.stat(follow_symlinks=False)
-            is_dir = stat.S_ISDIR(st.st_mode)
+            try:
+                mode = e.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                self.unreadable.append(Unreadable(path=rel, reason=exc.strerror or str(exc)))
+                continue
             if not rel_dir and e.name == mhl.MHL_FOLDER:
                 continue
-            if _ignored(rel, e.name, is_dir, patterns):
+            if _ignored(rel, e.name, stat.S_ISDIR(mode), self.patterns):
                 continue
-            if is_dir:
-                walk(e.path, rel)
-            elif stat.S_ISREG(st.st_mode):
-                found[_nfc(rel)] = rel
+            if stat.S_ISREG(mode):
+                self.found[nfc(rel)] = rel
+                continue
+            if nfc(rel) in self.recorded:  # never opened: a FIFO would block, a link mislead
+                reason = f"{_kind(mode)} where the history records a file"
+                self.unreadable.append(Unreadable(path=rel, reason=reason))
+            if stat.S_ISDIR(mode):
+                self.walk(e.path, rel)
 
-    walk(str(root), "")
-    return found
+
+def _check_file(
+    res: VerifyResult, root: Path, rel: str, entry: tuple[mhl.FileEntry, mhl.HashRecord],
+    from_device: bool, progress: Callable[[int], None] | None,
+) -> None:  # fmt: skip
+    fe, rec = entry
+    full = root / rel
+    try:
+        size = full.lstat().st_size
+        actual = hash_file(full, [rec.fmt], from_device=from_device, follow_symlinks=False)
+    except OSError as exc:
+        res.unreadable.append(Unreadable(path=rel, reason=exc.strerror or str(exc)))
+        return
+    res.files_checked += 1
+    res.bytes_checked += size
+    if progress:
+        progress(size)
+    if actual[rec.fmt] != rec.value or (fe.size >= 0 and size != fe.size):
+        res.altered.append(
+            Altered(
+                path=rel,
+                fmt=rec.fmt,
+                expected=rec.value,
+                actual=actual[rec.fmt],
+                expected_size=fe.size if fe.size >= 0 else None,
+                actual_size=size,
+            )
+        )
+    else:
+        res.ok.append(rel)
 
 
 def verify_path(
@@ -122,43 +192,22 @@ def verify_path(
         )
     res = VerifyResult(root=str(root), generations=len(history.generations))
     res.damaged_history = [*history.tampered, *history.missing_manifests]
-    originals = {_nfc(p): v for p, v in history.original_entries().items()}
-    on_disk = _walk(root, history.ignore_patterns())
-
-    for key, rel in sorted(on_disk.items()):
+    originals = {nfc(p): v for p, v in history.original_entries().items()}
+    disk = _Walk(history.ignore_patterns(), set(originals))
+    disk.walk(str(root), "")
+    res.unreadable = disk.unreadable
+    for key, rel in sorted(disk.found.items()):
         entry = originals.get(key)
         if entry is None:
             res.new.append(rel)
-            continue
-        fe, rec = entry
-        full = root / rel
-        size = full.stat().st_size
-        actual = hash_file(full, [rec.fmt], from_device=from_device)[rec.fmt]
-        res.files_checked += 1
-        res.bytes_checked += size
-        if progress:
-            progress(size)
-        if actual != rec.value or (fe.size >= 0 and size != fe.size):
-            res.altered.append(
-                Altered(
-                    path=rel,
-                    fmt=rec.fmt,
-                    expected=rec.value,
-                    actual=actual,
-                    expected_size=fe.size if fe.size >= 0 else None,
-                    actual_size=size,
-                )
-            )
         else:
-            res.ok.append(rel)
-    res.missing = sorted(originals[k][0].path for k in set(originals) - set(on_disk))
-    if res.altered:
-        res.exit_code = EXIT_ALTERED
-    elif res.missing:
-        res.exit_code = EXIT_MISSING
-    elif res.damaged_history:
-        res.exit_code = EXIT_HISTORY_DAMAGED
-    elif res.new:
-        res.exit_code = EXIT_NEW
+            _check_file(res, root, rel, entry, from_device, progress)
+    seen = set(disk.found) | {nfc(u.path) for u in res.unreadable}
+    # files in a folder that could not be listed are unreadable, not missing
+    blind = tuple(nfc(u.path).removeprefix("./") for u in res.unreadable if u.path.endswith("/"))
+    res.missing = sorted(
+        originals[k][0].path for k in set(originals) - seen if not k.startswith(blind)
+    )
+    res.settle_exit_code()
     res.duration_s = round(time.monotonic() - t0, 3)
     return res

@@ -6,6 +6,7 @@ nothing partial under a final name, nothing lost."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -197,23 +198,41 @@ def test_bit_flip_after_offload_is_caught_by_both_tools(tmp_path):
     assert ref.returncode == 11 and "CLIPS/A.MXF" in ref.stdout + ref.stderr
 
 
+# The child runs the public offload() with its defaults; only its progress callback (part of
+# the public signature, what the CLI passes) parks the run once it is inside b_big.MXF, so the
+# kill lands mid-file in the default copy path, with no timing involved.
+_CHILD = """
+import pathlib, sys, time
+from pipeline.offload import offload
+src, d1, d2, marker = sys.argv[1:5]
+first = pathlib.Path(src, "a_first.MXF").stat().st_size
+seen = 0
+def progress(n):
+    global seen
+    seen += n
+    if seen > first:
+        pathlib.Path(marker).touch()
+        while True:
+            time.sleep(1)
+offload(src, [d1, d2], progress=progress)
+"""
+
+
 def test_sigkill_mid_file_then_rerun_finishes_the_job(tmp_path):
     src = tmp_path / "A007"
-    write(src, "a_first.MXF", os.urandom(100_000))
+    write(src, "a_first.MXF", os.urandom(2_000_000))  # > 1 MiB: settled on its own
     write(src, "b_big.MXF", os.urandom(24 * 1024 * 1024))
     write(src, "c_last.MXF", os.urandom(100_000))
     d1, d2 = tmp_path / "ssd1", tmp_path / "ssd2"
     d1.mkdir()
     d2.mkdir()
-    cmd = [sys.executable, "-m", "pipeline.cli", "offload", str(src), "-d", str(d1), "-d", str(d2)]
-    env = {**os.environ, "RUSHLINE_TEST_THROTTLE_MBPS": "8"}
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    part = d1 / "A007" / f".b_big.MXF{PART_SUFFIX}"
+    marker = tmp_path / "inside-b_big"
+    cmd = [sys.executable, "-c", _CHILD, str(src), str(d1), str(d2), str(marker)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    parts = [d / "A007" / f".b_big.MXF{PART_SUFFIX}" for d in (d1, d2)]
     deadline = time.monotonic() + 60  # a safety net for a hung child, not a timed assertion
     while time.monotonic() < deadline and proc.poll() is None:
-        if part.exists() and part.stat().st_size > 0:
+        if marker.exists() and all(p.exists() and p.stat().st_size > 0 for p in parts):
             break
         time.sleep(0.02)
     assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -222,6 +241,7 @@ def test_sigkill_mid_file_then_rerun_finishes_the_job(tmp_path):
     for d in (d1, d2):
         assert not (d / "A007" / "b_big.MXF").exists()  # nothing partial under its final name
         assert (d / "A007" / "a_first.MXF").read_bytes() == (src / "a_first.MXF").read_bytes()
+        assert (d / "A007" / f".b_big.MXF{PART_SUFFIX}").exists()  # killed mid-file for real
     again = CliRunner().invoke(
         app, ["offload", str(src), "-d", str(d1), "-d", str(d2), "--json", str(tmp_path / "r.json")]
     )
@@ -239,3 +259,114 @@ def test_sigkill_mid_file_then_rerun_finishes_the_job(tmp_path):
         finals_are_complete(d / "A007", src)
         ok = subprocess.run([str(BIN / "ascmhl-debug"), "verify", str(d / "A007")])
         assert ok.returncode == 0
+
+
+def test_no_test_hook_in_the_copy_engine():
+    """The copy path reads no environment variable (the old test throttle is gone)."""
+    code = [*(REPO / "pipeline").glob("offload.py"), *(REPO / "pipeline" / "offload").glob("*.py")]
+    assert code
+    for py in code:
+        assert "environ" not in py.read_text(), py
+
+
+def fill_up(where: Path) -> None:
+    """Write into `where` until its file system is full (ENOSPC for real)."""
+    with open(where / "filler", "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def test_enospc_while_writing_the_mhl(tmp_path):
+    src = tmp_path / "A008"
+    for i in range(3):
+        write(src, f"CLIPS/C{i}.MXF", os.urandom(100_000))
+    good = tmp_path / "raid"
+    good.mkdir()
+    with small_filesystem(tmp_path / "tiny") as tiny:
+        done = []
+
+        def disk_fills_after_the_last_copy(rec) -> None:
+            done.append(rec.path)
+            if len(done) == 3:
+                fill_up(tiny)
+
+        res = offload(src, [tiny, good], on_file_done=disk_fills_after_the_last_copy)
+        full = res.destinations[0]
+        assert res.exit_code == Failure.DEST_WRITE
+        assert full.failure == Failure.DEST_WRITE and "full" in full.error
+        assert "ASC MHL" in full.error and str(tiny) in full.error
+        # nothing half-written under a final name: no manifest without its chain, no temp
+        assert not list((tiny / "A008").rglob("*.mhl"))
+        assert not [p for p in tiny.rglob("*") if p.name.endswith(".part")]
+        finals_are_complete(tiny / "A008", src)
+    assert res.destinations[1].ok and res.destinations[1].manifest
+
+
+def test_enospc_while_writing_the_report(tmp_path, monkeypatch):
+    import pipeline.report.offload as report
+
+    src = tmp_path / "A009"
+    write(src, "CLIPS/C0.MXF", os.urandom(100_000))
+    good = tmp_path / "raid"
+    good.mkdir()
+    real_enrich = report.enrich_clips
+    with small_filesystem(tmp_path / "tiny") as tiny:
+
+        def fill_then_enrich(*a, **kw):  # the copy is done and verified; then the disk fills
+            fill_up(tiny)
+            return real_enrich(*a, **kw)
+
+        monkeypatch.setattr(report, "enrich_clips", fill_then_enrich)
+        r = CliRunner().invoke(app, ["offload", str(src), "-d", str(tiny), "-d", str(good)])
+        assert r.exit_code == Failure.DEST_WRITE, r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
+        assert "full" in r.output and "report" in r.output
+        assert not list((tiny / "A009" / "_rushline" / "reports").rglob("offload.*"))
+        assert not [p for p in tiny.rglob("*") if p.name.endswith(".part")]
+    (rep,) = (good / "A009" / "_rushline" / "reports").iterdir()
+    assert (rep / "offload.json").is_file() and (rep / "offload.html").is_file()
+
+
+def test_drive_pulled_before_the_report(tmp_path, monkeypatch):
+    import pipeline.report.offload as report
+
+    src = tmp_path / "A010"
+    write(src, "CLIPS/C0.MXF", os.urandom(100_000))
+    d1, d2 = tmp_path / "ssd", tmp_path / "usb"
+    d1.mkdir()
+    d2.mkdir()
+    real_enrich = report.enrich_clips
+
+    def pull_then_enrich(*a, **kw):
+        shutil.rmtree(d2)
+        return real_enrich(*a, **kw)
+
+    monkeypatch.setattr(report, "enrich_clips", pull_then_enrich)
+    r = CliRunner().invoke(app, ["offload", str(src), "-d", str(d1), "-d", str(d2)])
+    assert r.exit_code == Failure.DEST_GONE, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert "disappeared" in r.output and str(d2) in r.output
+    assert not d2.exists()  # the pulled drive's path is never recreated on another disk
+    assert (d1 / "A010" / "CLIPS" / "C0.MXF").read_bytes() == (src / "CLIPS/C0.MXF").read_bytes()
+
+
+def test_disk_full_between_manifest_and_chain_leaves_no_half_generation(tmp_path, monkeypatch):
+    from pipeline import mhl
+
+    src = tmp_path / "A011"
+    write(src, "CLIPS/C0.MXF", os.urandom(10_000))
+    d1 = tmp_path / "ssd"
+    d1.mkdir()
+
+    def chain_hits_enospc(history_dir, *a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(history_dir / mhl.CHAIN_FILE))
+
+    monkeypatch.setattr(mhl, "_write_chain", chain_hits_enospc)
+    res = offload(src, [d1])
+    assert res.exit_code == Failure.DEST_WRITE and "ASC MHL" in res.destinations[0].error
+    assert not list((d1 / "A011").rglob("*.mhl"))  # no manifest the chain does not list
+    assert res.destinations[0].manifest is None

@@ -3,7 +3,11 @@ NFC/NFD names verify across systems."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -11,8 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.exitcodes import VerifyExit
 from pipeline.offload import offload
 from pipeline.verify import NoHistoryError, verify_path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def roll(tmp_path: Path) -> Path:
@@ -108,3 +115,49 @@ def test_nfc_and_nfd_names_verify_both_ways(tmp_path, written, on_disk):
     )
     res = verify_path(copy)
     assert res.exit_code == 0 and res.files_checked == 1 and not res.new and not res.missing
+
+
+def test_fifo_in_place_of_a_file_is_unreadable_25(tmp_path):
+    copy = roll(tmp_path)
+    clip = copy / "CLIPS" / "B001C002.mov"
+    clip.unlink()
+    os.mkfifo(clip)  # opening it for reading would block forever: never opened
+    res = verify_path(copy)
+    assert res.exit_code == VerifyExit.UNREADABLE == 25
+    assert [u.path for u in res.unreadable] == ["CLIPS/B001C002.mov"]
+    assert "named pipe" in res.unreadable[0].reason and not res.missing
+    code, out = cli(str(copy))
+    assert code == 25 and "unreadable" in out and "B001C002.mov" in out
+    r = CliRunner().invoke(app, ["verify", str(copy), "--json"])
+    assert r.exit_code == 25
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    data = json.loads(r.stdout)
+    assert data["unreadable"][0]["path"] == "CLIPS/B001C002.mov" and data["exit_code"] == 25
+
+
+def test_folder_in_place_of_a_file_is_unreadable_25(tmp_path):
+    copy = roll(tmp_path)
+    clip = copy / "CLIPS" / "B001C001.mov"
+    clip.unlink()
+    clip.mkdir()
+    code, out = cli(str(copy))
+    assert code == 25 and "B001C001.mov" in out and "a folder" in out
+
+
+def test_permission_denied_is_unreadable_25(tmp_path):
+    copy = roll(tmp_path)
+    (copy / "CLIPS" / "B001C001.mov").chmod(0)
+    cmd = [sys.executable, "-m", "pipeline.cli", "verify", str(copy), "--json"]
+    if os.geteuid() == 0:
+        # root reads anything: drop the capabilities that bypass file permissions
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv (util-linux) to drop capabilities")
+        cmd = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 25, out.stderr
+    assert "Traceback" not in out.stderr
+    data = json.loads(out.stdout)
+    assert data["unreadable"] == [
+        {"path": "CLIPS/B001C001.mov", "reason": "Permission denied"}
+    ] and data["ok"] == ["CLIPS/B001C002.mov"]

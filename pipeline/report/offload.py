@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import logging
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from pipeline.fsutil import atomic_write_text
-from pipeline.offload import STATE_DIR, FileStatus, OffloadResult
+from pipeline.offload import (
+    STATE_DIR,
+    DestinationResult,
+    Failure,
+    FileStatus,
+    Notice,
+    OffloadResult,
+)
 from pipeline.report import render_html
 
 log = logging.getLogger("rushline.offload")
@@ -79,7 +88,7 @@ def enrich_clips(result: OffloadResult, thumbs_dir: Path, *, thumbnails: bool = 
             name = f"{i:05d}.jpg"
             make_thumbnail(copy, thumbs_dir / name, at_s=thumbnail_time(rec.clip.get("duration_s")))
             rec.thumbnail = f"thumbs/{name}"
-        except RushlineError as exc:
+        except (RushlineError, OSError) as exc:
             rec.clip["thumbnail_error"] = str(exc).splitlines()[0]
 
 
@@ -94,53 +103,95 @@ def _summary(result: OffloadResult) -> dict[str, Any]:
     }
 
 
+def _report_folders(
+    result: OffloadResult, name: str
+) -> list[tuple[DestinationResult | None, Path]]:
+    """Where the report goes: each destination that received the roll, then `--report`."""
+    out: list[tuple[DestinationResult | None, Path]] = [
+        (d, Path(d.roll_dir) / STATE_DIR / "reports" / name)
+        for d in result.destinations
+        if d.manifest
+    ]
+    return out
+
+
+def _report_failed(
+    result: OffloadResult, dest: DestinationResult | None, folder: Path, exc: OSError
+) -> None:
+    """A report that could not be written is a failure of its destination, with its class."""
+    gone = dest is not None and not Path(dest.roll_dir).is_dir()
+    if gone or exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EIO, errno.ESTALE):
+        failure = Failure.DEST_GONE
+        what = f"destination {dest.root if dest else folder} disappeared ({exc.strerror})"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        failure, what = Failure.DEST_WRITE, f"{folder} is full ({exc.strerror})"
+    else:
+        failure, what = Failure.DEST_WRITE, f"cannot write {folder}: {exc.strerror or exc}"
+    message = f"{what} while writing the offload report; the copies themselves are verified"
+    log.warning("%s", message)
+    if dest is not None:
+        dest.fail(failure, message)
+    else:
+        result.notices.append(Notice(path=str(folder), kind="report", message=message))
+    result.settle_exit_code([failure])
+
+
+def _write_report(
+    result: OffloadResult, dest: DestinationResult | None, folder: Path, thumbs: Path,
+    data: dict[str, Any],
+) -> None:  # fmt: skip
+    if dest is not None:
+        # the roll folder must still be there: never recreate a pulled drive's path
+        (Path(dest.roll_dir) / STATE_DIR / "reports").mkdir(exist_ok=True)
+        folder.mkdir(exist_ok=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+    if any(thumbs.iterdir()):
+        shutil.copytree(thumbs, folder / "thumbs", dirs_exist_ok=True)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    atomic_write_text(folder / "offload.json", text + "\n", overwrite=True)
+    render_html(
+        "offload.html.j2",
+        folder / "offload.html",
+        overwrite=True,
+        r=data,
+        summary=_summary(result),
+        tools=data["tools"],
+    )
+
+
 def publish(
     result: OffloadResult, *, report_dir: Path | None = None, thumbnails: bool = True
 ) -> list[Path]:
-    """Write the JSON and HTML report (and thumbnails) everywhere it belongs; returns the folders.
-
-    The first folder gets the thumbnails made; the others receive copies of them.
+    """Write the JSON and HTML report (and thumbnails) everywhere it belongs; returns the folders
+    written. A folder that cannot be written (drive pulled, disk full) makes its destination
+    fail with its class and exit code (the result is updated); nothing is half-written there.
     """
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
     name = f"offload_{result.roll}_{stamp}"
-    folders: list[Path] = []
-    per_dest: dict[str, Path] = {}
-    for d in result.destinations:
-        if d.manifest and Path(d.roll_dir).is_dir():
-            f = Path(d.roll_dir) / STATE_DIR / "reports" / name
-            folders.append(f)
-            per_dest[d.root] = f
+    targets = _report_folders(result, name)
     if report_dir is not None:
-        folders.append(Path(report_dir) / name)
-    if not folders:
+        targets.append((None, Path(report_dir) / name))
+    if not targets:
         return []
-    first = folders[0]
-    enrich_clips(result, first / "thumbs", thumbnails=thumbnails)
-    for d in result.destinations:
-        if d.root in per_dest:
-            d.reports = [
-                str(per_dest[d.root] / "offload.html"),
-                str(per_dest[d.root] / "offload.json"),
-            ]
-    data = result.model_dump(mode="json")
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    written = []
-    for folder in folders:
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="rushline-thumbs-") as tmp:
+        thumbs = Path(tmp)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if folder != first and (first / "thumbs").is_dir():
-                shutil.copytree(first / "thumbs", folder / "thumbs", dirs_exist_ok=True)
-            atomic_write_text(folder / "offload.json", text + "\n")
-            render_html(
-                "offload.html.j2",
-                folder / "offload.html",
-                r=data,
-                summary=_summary(result),
-                tools=data["tools"],
-            )
-            written.append(folder)
-        except OSError as exc:  # a destination pulled after the copy: the others still get it
-            log.warning("could not write the offload report into %s: %s", folder, exc)
-            with contextlib.suppress(OSError):
-                shutil.rmtree(folder)
+            enrich_clips(result, thumbs, thumbnails=thumbnails)
+        except OSError as exc:  # a probe or thumbnail is never worth failing the offload
+            log.warning("could not probe the copied clips: %s", exc)
+        for dest, folder in targets:
+            if dest is not None:
+                dest.reports = [str(folder / "offload.html"), str(folder / "offload.json")]
+        for dest, folder in targets:
+            try:
+                _write_report(result, dest, folder, thumbs, result.model_dump(mode="json"))
+                written.append(folder)
+            except OSError as exc:
+                if dest is not None:
+                    dest.reports = []
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(folder)
+                _report_failed(result, dest, folder, exc)
     return written
