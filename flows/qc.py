@@ -7,7 +7,6 @@ decoded at once (each ffmpeg decode already uses several threads; more would onl
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +14,26 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipeline.fsutil import atomic_write_text
 from pipeline.profiles import load_profile
 from pipeline.qc.findings import QCResult, Severity
-from pipeline.qc.run import exit_code_for, qc_file
-from pipeline.report.qc import unique_report_names, write_qc_html, write_qc_json
+from pipeline.qc.inputs import media_files
+from pipeline.qc.outputs import (
+    ReportTarget,
+    check_outputs,
+    html_report,
+    plan_outputs,
+    qc_to_reports,
+    write_batch_reports,
+)
+from pipeline.qc.run import exit_code_for
 
 MAX_PARALLEL_FILES = 2
 
 
 @task(name="qc-file", task_run_name="qc {name}")
-def qc_task(path: str, name: str, profile: str, out_dir: str) -> QCResult:
-    """QC one file; writes <name>.qc.json and <name>.qc.html (with thumbnails) into out_dir."""
-    prof = load_profile(profile)
-    out = Path(out_dir)
-    result = qc_file(path, prof, thumbnails_dir=out / f"{name}_thumbs")
-    write_qc_json(result, out / f"{name}.qc.json")
-    write_qc_html([result], out / f"{name}.qc.html")
-    return result
+def qc_task(target: ReportTarget, name: str, profile: str) -> QCResult:
+    """QC one file; writes its JSON and HTML (with thumbnails) where the plan says."""
+    return qc_to_reports(target, load_profile(profile), overwrite=True)
 
 
 def _publish(results: list[QCResult], profile: str, index: Path) -> None:
@@ -72,24 +73,26 @@ def _publish(results: list[QCResult], profile: str, index: Path) -> None:
     task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FILES),
 )
 def qc_batch_flow(paths: list[str], profile: str, out_dir: str) -> dict[str, Any]:
-    """QC every file against `profile` (name or YAML path) into out_dir: one JSON and one HTML
-    per file, index.html and qc.json for the batch; returns the JSON-ready summary."""
+    """QC every file (or folder of media) against `profile` (name or YAML path) into out_dir:
+    one JSON and one HTML per file, index.html and qc.json for the batch; returns the
+    JSON-ready summary."""
     log = get_run_logger()
     load_profile(profile)  # a bad profile stops here, before any decoding
     out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    names = unique_report_names(paths)
-    futures = qc_task.map(paths, names, unmapped(profile), unmapped(str(out)))
+    files = media_files(paths)  # folders too, as `rushline qc` takes them
+    plan = plan_outputs(files, json_out=out, html_out=out, folder=True, summary_json=True)
+    check_outputs(plan, force=True)  # the flow owns its folder: a re-run replaces its reports
+    futures = qc_task.map(plan.targets, [t.name for t in plan.targets], unmapped(profile))
     results: list[QCResult] = [f.result() for f in futures]
-    index = write_qc_html(results, out / "index.html")
+    index = html_report(plan)
     summary = {
         "profile": profile,
         "exit_code": exit_code_for(results),
         "report_html": str(index),
-        "report_json": str(out / "qc.json"),
+        "report_json": str(plan.summary_json),
         "results": [r.model_dump(mode="json") for r in results],
     }
-    atomic_write_text(out / "qc.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_batch_reports(plan, results, overwrite=True, summary=summary)
     _publish(results, profile, index)
     for r in results:
         log.info("%s: %s", Path(r.file).name, r.verdict.value)

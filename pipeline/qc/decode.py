@@ -26,9 +26,7 @@ import logging
 import os
 import queue
 import re
-import shlex
 import struct
-import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -38,8 +36,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from pipeline.errors import MediaError, ToolNotFoundError
-from pipeline.tools import ffmpeg_exe, ffmpeg_input, run
+from pipeline import tools
+from pipeline.errors import MediaError
 
 log = logging.getLogger("rushline.qc.decode")
 
@@ -103,8 +101,8 @@ def probe_layout(path: str | os.PathLike[str]) -> StreamLayout:
     p = Path(path)
     if not p.is_file():
         raise MediaError(f"{p}: file not found", path=p, hint="check the path")
-    res = run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_input(p)],
+    res = tools.run(
+        [tools.ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", tools.ffmpeg_input(p)],
         what="reading the streams of",
         path=p,
         check=False,
@@ -113,7 +111,7 @@ def probe_layout(path: str | os.PathLike[str]) -> StreamLayout:
     lay = StreamLayout(path=str(p))
     if "Input #0" not in text:
         last = text.strip().splitlines()[-1] if text.strip() else "no output"
-        last = last.replace(ffmpeg_input(p), str(p))
+        last = last.replace(tools.ffmpeg_input(p), str(p))
         raise MediaError(
             f"{p}: not a readable audio or video file ({last})",
             path=p,
@@ -215,6 +213,62 @@ _IDET = re.compile(
 _ERRORISH = re.compile(r"error|invalid|corrupt|concealing|missing|truncat", re.IGNORECASE)
 
 
+@dataclass
+class _Plan:
+    """The filter graph and outputs of one pass, and how to cut the picture pipe into frames."""
+
+    graph: list[str] = field(default_factory=list)
+    out_args: list[str] = field(default_factory=list)
+    frame_bytes: int = 0
+    dtype: type[np.unsignedinteger] = np.uint8
+    width: int = 0
+    height: int = 0
+
+
+def _plan_video(plan: _Plan, layout: StreamLayout, interlace_evidence: bool) -> None:
+    """Reduced picture on stdout; a sampled full-height branch feeds idet."""
+    assert layout.width and layout.height
+    aw, ah = analysis_size(layout.width, layout.height)
+    plan.width, plan.height = aw, ah
+    depth = layout.bit_depth
+    fmt = "yuv444p" if depth <= 8 else f"yuv444p{min(depth, 16)}le"
+    if depth > 8 and depth not in (10, 12, 16):
+        fmt = "yuv444p16le"
+    plan.dtype = np.uint8 if depth <= 8 else np.uint16
+    plan.frame_bytes = aw * ah * 3 * np.dtype(plan.dtype).itemsize
+    # Area averaging is the low-pass that R103's 1 % rule assumes; it also calms noise.
+    scale = f"scale={aw}:{ah}:flags={SCALE_FLAGS},format={fmt}"
+    if interlace_evidence and layout.height >= 2:
+        idet_w = max(2, min(layout.width, IDET_WIDTH) // 2 * 2)
+        plan.graph.append(
+            f"[0:v:0]split=2[qcv][qci];[qcv]{scale}[vout];"
+            f"[qci]select='lt(mod(n\\,{IDET_EVERY})\\,{IDET_RUN})',"
+            f"scale={idet_w}:ih:flags=neighbor,format=gray,idet,nullsink"
+        )
+    else:
+        plan.graph.append(f"[0:v:0]{scale}[vout]")
+    plan.out_args += ["-map", "[vout]", "-f", "rawvideo", "pipe:1"]
+
+
+def _plan_audio(plan: _Plan, layout: StreamLayout, audio_fd: int) -> None:
+    """Every audio stream at the most common rate, merged in file order, as float WAV."""
+    rates = [a.sample_rate for a in layout.audio if a.sample_rate]
+    rate = max(set(rates), key=rates.count) if rates else 48000
+    labels = []
+    for a in layout.audio:
+        label = f"qca{a.index}"
+        if a.sample_rate and a.sample_rate != rate:
+            plan.graph.append(f"[0:a:{a.index}]aresample={rate}[{label}]")
+        else:
+            plan.graph.append(f"[0:a:{a.index}]anull[{label}]")
+        labels.append(f"[{label}]")
+    if len(labels) == 1:
+        plan.graph.append(f"{labels[0]}aformat=sample_fmts=flt[aout]")
+    else:
+        plan.graph.append(f"{''.join(labels)}amerge=inputs={len(labels)}[aout]")
+    plan.out_args += ["-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav", f"pipe:{audio_fd}"]
+
+
 def decode_pass(
     layout: StreamLayout,
     *,
@@ -234,114 +288,142 @@ def decode_pass(
     if not (want_video or want_audio):
         return DecodeStats()
     stats = DecodeStats()
-    graph: list[str] = []
-    out_args: list[str] = []
-    vbytes = 0
-    dtype: type[np.unsignedinteger] = np.uint8
-    aw = ah = 0
+    plan = _Plan()
     if want_video:
-        assert layout.width and layout.height
-        aw, ah = analysis_size(layout.width, layout.height)
-        stats.analysis_width, stats.analysis_height = aw, ah
-        depth = layout.bit_depth
-        fmt = "yuv444p" if depth <= 8 else f"yuv444p{min(depth, 16)}le"
-        if depth > 8 and depth not in (10, 12, 16):
-            fmt = "yuv444p16le"
-        dtype = np.uint8 if depth <= 8 else np.uint16
-        vbytes = aw * ah * 3 * np.dtype(dtype).itemsize
-        # Area averaging is the low-pass that R103's 1 % rule assumes; it also calms noise.
-        scale = f"scale={aw}:{ah}:flags={SCALE_FLAGS},format={fmt}"
-        if interlace_evidence and layout.height >= 2:
-            idet_w = max(2, min(layout.width, IDET_WIDTH) // 2 * 2)
-            graph.append(
-                f"[0:v:0]split=2[qcv][qci];[qcv]{scale}[vout];"
-                f"[qci]select='lt(mod(n\\,{IDET_EVERY})\\,{IDET_RUN})',"
-                f"scale={idet_w}:ih:flags=neighbor,format=gray,idet,nullsink"
-            )
-        else:
-            graph.append(f"[0:v:0]{scale}[vout]")
-        out_args += ["-map", "[vout]", "-f", "rawvideo", "pipe:1"]
+        _plan_video(plan, layout, interlace_evidence)
+        stats.analysis_width, stats.analysis_height = plan.width, plan.height
     afd_r = afd_w = -1
     if want_audio:
-        rates = [a.sample_rate for a in layout.audio if a.sample_rate]
-        rate = max(set(rates), key=rates.count) if rates else 48000
-        labels = []
-        for a in layout.audio:
-            label = f"qca{a.index}"
-            if a.sample_rate and a.sample_rate != rate:
-                graph.append(f"[0:a:{a.index}]aresample={rate}[{label}]")
-            else:
-                graph.append(f"[0:a:{a.index}]anull[{label}]")
-            labels.append(f"[{label}]")
-        if len(labels) == 1:
-            graph.append(f"{labels[0]}aformat=sample_fmts=flt[aout]")
-        else:
-            graph.append(f"{''.join(labels)}amerge=inputs={len(labels)}[aout]")
         afd_r, afd_w = os.pipe()
         _grow_pipe(afd_r)
-        out_args += ["-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav", f"pipe:{afd_w}"]
+        _plan_audio(plan, layout, afd_w)
     cmd = [
-        ffmpeg_exe(),
+        tools.ffmpeg_exe(),
         "-hide_banner",
         "-nostdin",
         "-nostats",
         "-v",
         "info",
         "-i",
-        ffmpeg_input(path),
+        tools.ffmpeg_input(path),
         "-filter_complex",
-        ";".join(graph),
-        *out_args,
+        ";".join(plan.graph),
+        *plan.out_args,
     ]
     stats.cmd = cmd
-    log.info("run: %s", shlex.join(cmd))
     try:
-        proc = subprocess.Popen(
+        proc = tools.spawn(
             cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if want_video else subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            what=f"decoding {path}",
+            stdout=want_video,
+            stderr=True,
             pass_fds=(afd_w,) if want_audio else (),
         )
-    except FileNotFoundError as exc:
-        raise ToolNotFoundError(f"cannot start ffmpeg: {exc.strerror}") from exc
+    except BaseException:
+        if afd_r >= 0:
+            os.close(afd_r)
+        raise
     finally:
         if afd_w >= 0:
             os.close(afd_w)  # the child holds its copy; EOF arrives when ffmpeg exits
+    reader = DecodePass(
+        path,
+        proc,
+        stats,
+        plan,
+        on_frame=on_frame if want_video else None,
+        on_audio=on_audio if want_audio else None,
+        on_audio_format=on_audio_format,
+        audio_fd=afd_r,
+    )
+    return reader.run()
 
-    if want_video and proc.stdout is not None:
-        _grow_pipe(proc.stdout.fileno())
-    failures: list[BaseException] = []
-    tail: deque[str] = deque(maxlen=40)
 
-    def read_stderr() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            mi = _IDET.search(line)
-            if mi:
-                keys = ("tff", "bff", "progressive", "undetermined")
-                stats.idet = {k: int(v) for k, v in zip(keys, mi.groups(), strict=True)}
-            elif _ERRORISH.search(line) and not line.lstrip().startswith(("Stream", "Input")):
-                stats.decode_errors += 1
-            tail.append(line)
+class DecodePass:
+    """The running ffmpeg of one pass and the threads that read its pipes.
 
-    stop = threading.Event()
+    Each pipe has a reader that only moves bytes into a bounded queue and a worker that runs
+    the checks: ffmpeg never waits on Python's arithmetic, only on a full queue, so decoding
+    and measuring overlap on a multi-core machine. stderr has its own reader too, so ffmpeg
+    never blocks on a full pipe.
+    """
 
-    def fail(exc: BaseException) -> None:
-        """A sink failed: stop ffmpeg and the other threads; the caller re-raises it."""
-        failures.append(exc)
-        stop.set()
-        proc.kill()
+    def __init__(
+        self,
+        path: Path,
+        proc: tools.Process,
+        stats: DecodeStats,
+        plan: _Plan,
+        *,
+        on_frame: FrameSink | None,
+        on_audio: AudioSink | None,
+        on_audio_format: Callable[[int, int], None] | None,
+        audio_fd: int,
+    ) -> None:
+        self.path = path
+        self.proc = proc
+        self.stats = stats
+        self.plan = plan
+        self.on_frame = on_frame
+        self.on_audio = on_audio
+        self.on_audio_format = on_audio_format
+        self.audio_fd = audio_fd
+        self.stop = threading.Event()
+        self.failures: list[BaseException] = []
+        self.tail: deque[str] = deque(maxlen=40)
+        self.video_q: queue.Queue[bytes | None] = queue.Queue(maxsize=VIDEO_QUEUE_FRAMES)
+        self.audio_q: queue.Queue[bytes | None] = queue.Queue(maxsize=AUDIO_QUEUE_BLOCKS)
+        if on_frame is not None and proc.stdout is not None:
+            _grow_pipe(proc.stdout.fileno())
 
-    # Each pipe has a reader that only moves bytes into a bounded queue and a worker that runs
-    # the checks: ffmpeg never waits on Python's arithmetic, only on a full queue, so decoding
-    # and measuring overlap on a multi-core machine.
-    video_q: queue.Queue[bytes | None] = queue.Queue(maxsize=VIDEO_QUEUE_FRAMES)
-    audio_q: queue.Queue[bytes | None] = queue.Queue(maxsize=AUDIO_QUEUE_BLOCKS)
+    def run(self) -> DecodeStats:
+        """Run every reader to the end, wait for ffmpeg, and raise what stopped the pass."""
+        threads = [threading.Thread(target=self.read_stderr, name="qc-ffmpeg-stderr")]
+        if self.on_frame is not None:
+            threads.append(threading.Thread(target=self.read_video, name="qc-video-read"))
+            threads.append(threading.Thread(target=self.measure_video, name="qc-video"))
+        if self.on_audio is not None:
+            threads.append(threading.Thread(target=self.read_audio, name="qc-audio-read"))
+            threads.append(threading.Thread(target=self.measure_audio, name="qc-audio"))
+        for t in threads:
+            t.daemon = True
+            t.start()
+        try:
+            for t in threads:
+                t.join()
+        except BaseException:  # Ctrl-C while waiting: stop ffmpeg rather than wait for it
+            self.stop.set()
+            self.proc.kill()
+            raise
+        finally:
+            self.stats.returncode = tools.end(self.proc)
+        self.stats.stderr_tail = list(self.tail)
+        self._raise_failure()
+        return self.stats
 
-    def put(q: queue.Queue[bytes | None], item: bytes | None) -> bool:
-        while not stop.is_set():
+    def _raise_failure(self) -> None:
+        stats, path = self.stats, self.path
+        # When ffmpeg itself failed, its own words explain more than a reader that saw no data.
+        ffmpeg_failed = stats.returncode > 0
+        failures = self.failures
+        if failures and not (ffmpeg_failed and isinstance(failures[0], MediaError)):
+            raise failures[0]
+        if stats.returncode != 0:
+            detail = "; ".join(_useful_lines(stats.stderr_tail, path)[-3:])
+            raise MediaError(
+                f"{path}: ffmpeg could not decode the file (exit {stats.returncode}): {detail}",
+                path=path,
+                hint="the file is damaged or not a supported format; re-export or re-copy it",
+            )
+
+    def fail(self, exc: BaseException) -> None:
+        """A sink failed: stop ffmpeg and the other threads; run() re-raises it."""
+        self.failures.append(exc)
+        self.stop.set()
+        self.proc.kill()
+
+    def _put(self, q: queue.Queue[bytes | None], item: bytes | None) -> bool:
+        while not self.stop.is_set():
             try:
                 q.put(item, timeout=0.2)
                 return True
@@ -349,67 +431,87 @@ def decode_pass(
                 continue
         return False
 
-    def take(q: queue.Queue[bytes | None]) -> bytes | None:
+    def _take(self, q: queue.Queue[bytes | None]) -> bytes | None:
         """The next item, or None at the end or once the pass is being stopped."""
-        while not stop.is_set():
+        while not self.stop.is_set():
             try:
                 return q.get(timeout=0.2)
             except queue.Empty:
                 continue
         return None
 
-    def read_video() -> None:
-        assert proc.stdout is not None
+    def read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        stats = self.stats
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            mi = _IDET.search(line)
+            if mi:
+                keys = ("tff", "bff", "progressive", "undetermined")
+                stats.idet = {k: int(v) for k, v in zip(keys, mi.groups(), strict=True)}
+            elif _ERRORISH.search(line) and not line.lstrip().startswith(("Stream", "Input")):
+                stats.decode_errors += 1
+            self.tail.append(line)
+
+    def read_video(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        size = self.plan.frame_bytes
         try:
-            while not stop.is_set():
-                data = proc.stdout.read(vbytes)
-                if len(data) < vbytes:  # end of stream (a partial last frame is dropped)
+            while not self.stop.is_set():
+                data = stdout.read(size)
+                if len(data) < size:  # end of stream (a partial last frame is dropped)
                     break
-                if not put(video_q, data):
+                if not self._put(self.video_q, data):
                     break
         except BaseException as exc:
-            fail(exc)
+            self.fail(exc)
         finally:
-            put(video_q, None)
-            _drain(proc.stdout)
+            self._put(self.video_q, None)
+            _drain(stdout)
 
-    def measure_video() -> None:
+    def measure_video(self) -> None:
+        on_frame = self.on_frame
         assert on_frame is not None
+        shape = (3, self.plan.height, self.plan.width)
+        dtype = self.plan.dtype
         index = 0
         try:
-            while (data := take(video_q)) is not None:
-                planes = np.frombuffer(data, dtype=dtype).reshape(3, ah, aw)
-                on_frame(index, planes)
+            while (data := self._take(self.video_q)) is not None:
+                on_frame(index, np.frombuffer(data, dtype=dtype).reshape(shape))
                 index += 1
         except BaseException as exc:
-            fail(exc)
+            self.fail(exc)
         finally:
-            stats.frames = index
+            self.stats.frames = index
 
-    def read_audio() -> None:
-        with os.fdopen(afd_r, "rb", buffering=1 << 20) as fh:
+    def read_audio(self) -> None:
+        stats = self.stats
+        with os.fdopen(self.audio_fd, "rb", buffering=1 << 20) as fh:
             try:
-                rate, channels = _read_wav_header(fh, path)
+                rate, channels = _read_wav_header(fh, self.path)
                 stats.sample_rate, stats.channels = rate, channels
-                if on_audio_format is not None:
-                    on_audio_format(rate, channels)
+                if self.on_audio_format is not None:
+                    self.on_audio_format(rate, channels)
                 if channels > 0:
                     block = max(1, int(rate * AUDIO_BLOCK_S)) * 4 * channels
-                    while not stop.is_set():
+                    while not self.stop.is_set():
                         chunk = fh.read(block)
-                        if not chunk or not put(audio_q, chunk):
+                        if not chunk or not self._put(self.audio_q, chunk):
                             break
             except BaseException as exc:
-                fail(exc)
+                self.fail(exc)
             finally:
-                put(audio_q, None)
+                self._put(self.audio_q, None)
                 _drain(fh)
 
-    def measure_audio() -> None:
+    def measure_audio(self) -> None:
+        on_audio = self.on_audio
         assert on_audio is not None
+        stats = self.stats
         pending = b""
         try:
-            while (chunk := take(audio_q)) is not None:
+            while (chunk := self._take(self.audio_q)) is not None:
                 frame_bytes = 4 * stats.channels
                 if pending:
                     chunk = pending + chunk
@@ -420,42 +522,14 @@ def decode_pass(
                     stats.audio_frames += samples.shape[0]
                     on_audio(samples)
         except BaseException as exc:
-            fail(exc)
-
-    threads = [threading.Thread(target=read_stderr, name="qc-ffmpeg-stderr", daemon=True)]
-    if want_video:
-        threads.append(threading.Thread(target=read_video, name="qc-video-read", daemon=True))
-        threads.append(threading.Thread(target=measure_video, name="qc-video", daemon=True))
-    if want_audio:
-        threads.append(threading.Thread(target=read_audio, name="qc-audio-read", daemon=True))
-        threads.append(threading.Thread(target=measure_audio, name="qc-audio", daemon=True))
-    for t in threads:
-        t.start()
-    try:
-        for t in threads:
-            t.join()
-    finally:
-        stats.returncode = proc.wait()
-    stats.stderr_tail = list(tail)
-    # When ffmpeg itself failed, its own words explain more than a reader that saw no data.
-    ffmpeg_failed = stats.returncode > 0
-    if failures and not (ffmpeg_failed and isinstance(failures[0], MediaError)):
-        raise failures[0]
-    if stats.returncode != 0:
-        detail = "; ".join(_useful_lines(stats.stderr_tail, path)[-3:])
-        raise MediaError(
-            f"{path}: ffmpeg could not decode the file (exit {stats.returncode}): {detail}",
-            path=path,
-            hint="the file is damaged or not a supported format; re-export or re-copy it",
-        )
-    return stats
+            self.fail(exc)
 
 
 def _useful_lines(lines: list[str], path: Path) -> list[str]:
     out = []
     for line in lines:
         if _ERRORISH.search(line):
-            out.append(line.replace(ffmpeg_input(path), str(path)).strip())
+            out.append(line.replace(tools.ffmpeg_input(path), str(path)).strip())
     return out or [lines[-1].strip()] if lines else out
 
 

@@ -196,14 +196,26 @@ class PictureAnalysis:
         y = planes[0]
         if getattr(self, "_shape", None) != y.shape:
             self._buffers(y.shape)
-        n = y.size
+        is_black = self._measure_black(y)
+        cur = self._measure_motion(y)
+        ys, cbs, crs = self._measure_levels(y, planes)
+        fdir = self._measure_flashes(cur)
+        rdir = self._measure_red(index, ys, cbs, crs)
+        self._note_thumbnail(index, planes, is_black, fdir or rdir)
+
+    def _measure_black(self, y: np.ndarray) -> bool:
+        """Black-pixel share and how dark the dark part is; True for a black frame."""
         np.less_equal(y, self.black_code, out=self._dark)
-        black_frac = np.count_nonzero(self._dark) / n
+        black_frac = np.count_nonzero(self._dark) / y.size
         dark = math.nan
         if black_frac >= self.spec.black.picture_ratio:
             dark = float(y[self._dark].mean() - self.black) / self.range_y
         self.black_frac.append(black_frac)
         self.dark_level.append(dark)
+        return black_frac >= self.spec.black.picture_ratio and dark <= NEAR_BLACK
+
+    def _measure_motion(self, y: np.ndarray) -> int:
+        """Mean luma and the change from the previous frame; returns this frame's buffer."""
         # Freeze and flash statistics are means and area fractions: every second pixel of the
         # reduced picture estimates them as well as all of them, at a quarter of the cost.
         # Sums of integer codes are exact in float64, so these equal NumPy's means.
@@ -218,9 +230,17 @@ class PictureAnalysis:
             cv2.absdiff(y2, prev_y2, dst=self._y2_diff)
             self.diff.append(cv2.sumElems(self._y2_diff)[0] / m / self.code_max)
         self._prev_y = y2
+        return cur
 
-        # Levels and gamut (R103): luma −1..103 %, R'G'B' −5..105 % by default.
+    def _measure_levels(
+        self, y: np.ndarray, planes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Levels and gamut (R103): luma −1..103 %, R'G'B' −5..105 % by default.
+
+        Returns the sampled normalised Y, Cb, Cr grid the red-flash test reuses.
+        """
         lv = self.spec.levels
+        n = y.size
         inside = cv2.countNonZero(cv2.inRange(y, self.luma_lo, self.luma_hi, dst=self._mask))
         self.luma_oor.append((n - inside) / n)
         self.rgb_oor.append(self._gamut_out(y, planes[1], planes[2]) / n)
@@ -238,10 +258,12 @@ class PictureAnalysis:
         low2 = np.minimum(np.minimum(r2, g2), b2)
         high2 = np.maximum(np.maximum(r2, g2), b2)
         self.rgb_oor_alt.append(np.count_nonzero((low2 < lo) | (high2 > hi)) / low2.size)
+        return ys, cbs, crs
 
-        # Flashes: luminance transitions over the screen area.
+    def _measure_flashes(self, cur: int) -> int:
+        """Flashes: luminance transitions over the screen area; returns the direction."""
         lum = self._lum[cur]
-        np.take(self.lum_lut, y2, out=lum)
+        np.take(self.lum_lut, self._y2[cur], out=lum)
         fdir, area = 0, 0.0
         if self._prev_lum is not None:
             delta = lum - self._prev_lum
@@ -254,7 +276,10 @@ class PictureAnalysis:
         self._prev_lum = lum
         self.flash_dir.append(fdir)
         self.flash_area.append(area)
+        return fdir
 
+    def _measure_red(self, index: int, ys: np.ndarray, cbs: np.ndarray, crs: np.ndarray) -> int:
+        """Saturated-red transitions (BT.1702); returns the direction."""
         rdir = 0
         if self.spec.flashes.red_flashes:
             # Saturated red needs a strongly positive Cr: without enough such pixels in this
@@ -280,14 +305,16 @@ class PictureAnalysis:
                     red = None  # back to no red: the next frame compares against zeros
             self._prev_red = red
         self.red_dir.append(rdir)
+        return rdir
 
-        # Thumbnails where something starts: the report shows one at each picture finding.
-        is_black = black_frac >= self.spec.black.picture_ratio and dark <= NEAR_BLACK
+    def _note_thumbnail(self, index: int, planes: np.ndarray, is_black: bool, flash: int) -> None:
+        """Thumbnails where something starts: the report shows one at each picture finding."""
         static = self.diff[-1] < self.noise
         bad_levels = (
-            max(self.luma_oor[-1], self.rgb_oor[-1]) * 100 > lv.max_out_of_range_pixels_percent
+            max(self.luma_oor[-1], self.rgb_oor[-1]) * 100
+            > self.spec.levels.max_out_of_range_pixels_percent
         )
-        state = (is_black, static, bad_levels, fdir or rdir)
+        state = (is_black, static, bad_levels, flash)
         if state != self._state or index == 0:
             prev_state = self._state
             starts = (

@@ -12,14 +12,19 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pipeline import exitcodes
 from pipeline.errors import MediaError, RushlineError
 from pipeline.profiles import Profile
-from pipeline.qc.decode import decode_pass, probe_layout
+from pipeline.qc.decode import DecodeStats, StreamLayout, decode_pass, probe_layout
 from pipeline.qc.findings import Finding, QCResult, Severity, Verdict, verdict_of
 from pipeline.qc.registry import Measured, checks_for
 from pipeline.tools import tool_versions
+
+if TYPE_CHECKING:
+    from pipeline.qc.picture import PictureAnalysis
+    from pipeline.qc.sound import SoundAnalysis
 
 log = logging.getLogger("rushline.qc")
 
@@ -27,13 +32,13 @@ TRUNCATION_TOLERANCE = 0.97  # decoded less than this share of the declared dura
 
 
 def exit_code_for(results: Iterable[QCResult]) -> int:
-    """0 all pass (or warn), 1 any fail, 2 any file could not be measured."""
+    """OK all pass (or warn), FAILED any fail, ERROR any file could not be measured."""
     verdicts = {r.verdict for r in results}
     if Verdict.ERROR in verdicts:
-        return 2
+        return exitcodes.ERROR
     if Verdict.FAIL in verdicts:
-        return 1
-    return 0
+        return exitcodes.FAILED
+    return exitcodes.OK
 
 
 def qc_file(
@@ -84,12 +89,15 @@ def qc_files(
     thumbnails_root: str | os.PathLike[str] | None = None,
 ) -> list[QCResult]:
     """QC several files one after the other (each decode already uses every core)."""
+    from pipeline.report.qc import unique_report_names
+
+    files = list(paths)
     tools = tool_versions()
     out = []
-    for path in paths:
+    for path, name in zip(files, unique_report_names(files), strict=True):
         thumbs = None
         if thumbnails_root is not None:
-            thumbs = Path(thumbnails_root) / f"{Path(path).name}_thumbs"
+            thumbs = Path(thumbnails_root) / f"{name}_thumbs"
         out.append(qc_file(path, profile, thumbnails_dir=thumbs, tools=tools))
     return out
 
@@ -109,8 +117,33 @@ def _qc(
     thumbnails_dir: str | os.PathLike[str] | None,
     tools: dict[str, str | None],
 ) -> QCResult:
-    from pipeline.qc.picture import PictureAnalysis
-    from pipeline.qc.sound import SoundAnalysis, require_audio_for
+    layout, asset, fps = _preflight(p, profile)
+    stats, picture, sound = _decode(p, profile, layout, fps)
+    decoded = _check_decoded(p, profile, layout, picture, sound)
+    m = Measured(layout=layout, decode=stats, picture=picture, sound=sound, asset=asset)
+    if picture is not None:
+        from pipeline.qc.picture import programme_bounds
+
+        first, last = programme_bounds(picture)
+        m.programme_s = (round(first / picture.fps, 3), round(last / picture.fps, 3))
+        m.measurements["programme"] = {"start_s": m.programme_s[0], "end_s": m.programme_s[1]}
+    findings = _findings(m, profile)
+    m.measurements["decode"] = _decode_measurements(m, decoded)
+    _thumbnails(findings, picture, thumbnails_dir, p)
+    return QCResult(
+        file=str(p),
+        profile=profile.name,
+        verdict=verdict_of(findings),
+        duration_s=round(decoded, 3),
+        measurements=m.measurements,
+        findings=findings,
+        tools=tools,
+    )
+
+
+def _preflight(p: Path, profile: Profile) -> tuple[StreamLayout, Any, float | None]:
+    """What can be refused before decoding: VFR, 0-channel audio, no audio for loudness."""
+    from pipeline.qc.sound import require_audio_for
 
     layout = probe_layout(p)
     asset = _probe_asset(p)
@@ -134,7 +167,17 @@ def _qc(
     fps = layout.fps or (asset.video[0].frame_rate if asset is not None and asset.video else None)
     if has_picture and not fps:
         raise MediaError(f"{p}: the video has no frame rate", path=p)
+    return layout, asset, fps
 
+
+def _decode(
+    p: Path, profile: Profile, layout: StreamLayout, fps: float | None
+) -> tuple[DecodeStats, PictureAnalysis | None, SoundAnalysis | None]:
+    """The one decode pass, feeding the picture and sound analyses."""
+    from pipeline.qc.picture import PictureAnalysis
+    from pipeline.qc.sound import SoundAnalysis
+
+    has_picture = layout.has_video and not layout.video_is_still
     picture = (
         PictureAnalysis(layout=layout, spec=profile.picture, fps=float(fps or 25.0))
         if has_picture
@@ -164,6 +207,19 @@ def _qc(
     if sound is not None:
         sound.finish()
         sound.close_clipping()
+    return stats, picture, sound
+
+
+def _check_decoded(
+    p: Path,
+    profile: Profile,
+    layout: StreamLayout,
+    picture: PictureAnalysis | None,
+    sound: SoundAnalysis | None,
+) -> float:
+    """Refuse a pass that decoded too little to measure; returns the decoded duration."""
+    from pipeline.qc.sound import require_audio_for
+
     if layout.has_audio and sound is None:
         raise MediaError(f"{p}: the audio could not be decoded", path=p)
     if picture is not None and picture.frames == 0:
@@ -186,43 +242,47 @@ def _qc(
         )
     if sound is not None:
         require_audio_for(profile, sound.channels, str(p))
+    return decoded
 
-    m = Measured(layout=layout, decode=stats, picture=picture, sound=sound, asset=asset)
-    if picture is not None:
-        from pipeline.qc.picture import programme_bounds
 
-        first, last = programme_bounds(picture)
-        m.programme_s = (round(first / picture.fps, 3), round(last / picture.fps, 3))
-        m.measurements["programme"] = {"start_s": m.programme_s[0], "end_s": m.programme_s[1]}
+def _findings(m: Measured, profile: Profile) -> list[Finding]:
+    """Format checks on the probed asset, every registered check the profile turns on, and
+    ffmpeg's own decoding complaints."""
     domains = set()
-    if picture is not None:
+    if m.picture is not None:
         domains.add("picture")
-    if sound is not None:
+    if m.sound is not None:
         domains.add("sound")
     findings: list[Finding] = []
-    if profile.format is not None and asset is not None:
+    if profile.format is not None and m.asset is not None:
         from pipeline.qc.format import check_format
 
-        findings.extend(check_format(asset, profile.format))
+        findings.extend(check_format(m.asset, profile.format))
     for check in checks_for(profile, domains=domains):
         findings.extend(check.func(m, profile))
-    if stats.decode_errors:
+    errors = m.decode.decode_errors
+    if errors:
         findings.append(
             Finding(
                 check="decode",
                 severity=Severity.WARNING,
-                message=f"ffmpeg reported {stats.decode_errors} decoding problem(s); the picture "
+                message=f"ffmpeg reported {errors} decoding problem(s); the picture "
                 "or sound may be damaged in places",
-                value=stats.decode_errors,
+                value=errors,
             )
         )
-    m.measurements["decode"] = {
+    return findings
+
+
+def _decode_measurements(m: Measured, decoded: float) -> dict[str, Any]:
+    stats, picture, layout = m.decode, m.picture, m.layout
+    return {
         "frames": stats.frames,
         "fps": picture.fps if picture is not None else None,
         "audio_channels": stats.channels,
         "sample_rate": stats.sample_rate,
         "duration_s": round(decoded, 3),
-        "declared_duration_s": declared,
+        "declared_duration_s": layout.duration_s,
         "analysis_size": [stats.analysis_width, stats.analysis_height]
         if picture is not None
         else None,
@@ -230,16 +290,6 @@ def _qc(
         "full_range": layout.full_range if picture is not None else None,
         "decode_errors": stats.decode_errors,
     }
-    _thumbnails(findings, picture, thumbnails_dir, p)
-    return QCResult(
-        file=str(p),
-        profile=profile.name,
-        verdict=verdict_of(findings),
-        duration_s=round(decoded, 3),
-        measurements=m.measurements,
-        findings=findings,
-        tools=tools,
-    )
 
 
 def _thumbnails(
@@ -266,7 +316,7 @@ def _thumbnails(
         frame = int(f.thumbnail.split(":", 1)[1])  # type: ignore[union-attr]
         if frame not in written:
             name = f"frame_{frame:07d}.jpg"
-            with atomic_writer(folder / name, mode="wb") as fh:
+            with atomic_writer(folder / name, overwrite=True) as fh:
                 Image.fromarray(picture.thumbnails[frame]).save(fh, format="JPEG", quality=85)
             written[frame] = f"{folder.name}/{name}"
         f.thumbnail = written[frame]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,10 @@ from pipeline.errors import MediaError
 from pipeline.profiles import Profile
 from pipeline.qc.findings import Finding, Severity
 from pipeline.qc.registry import Measured, qc_check
+
+if TYPE_CHECKING:
+    from pipeline.profiles import LoudnessSpec
+    from pipeline.qc.loudness import LoudnessResult
 
 WINDOW_S = 0.1  # silence, phase and the level series are measured in 100 ms windows
 PHASE_QUIET_DBFS = -50.0  # a pair quieter than this carries no phase information
@@ -240,31 +244,42 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
     m.measurements["loudness_file"] = file_res.model_dump(
         exclude={"momentary_series", "short_term_series"}
     )
-    # Say which audio the readings cover: a reviewer comparing with another meter needs it.
-    span = ""
-    if window is not None:
-        left_out = " and ".join(
-            part
-            for part, cut in (("line-up", window[0] > 0.0), ("tail", window[1] is not None))
-            if cut
-        )
-        span = (
-            f" over the programme ({res.window_start_s:.2f} s–{res.window_end_s:.2f} s, "
-            f"{left_out} excluded)"
-        )
-    out: list[Finding] = []
+    span = _loudness_span(res, window)
+    out = _integrated_findings(res, spec, sev, span)
+    out += _true_peak_findings(res, spec, sev, sa.prog, whole_file=window is not None)
+    out += _max_loudness_findings(res, spec, sev, span)
+    out += _range_findings(res, spec, sev, span)
+    return out
+
+
+def _loudness_span(res: LoudnessResult, window: tuple[float, float | None] | None) -> str:
+    """Say which audio the readings cover: a reviewer comparing with another meter needs it."""
+    if window is None:
+        return ""
+    left_out = " and ".join(
+        part for part, cut in (("line-up", window[0] > 0.0), ("tail", window[1] is not None)) if cut
+    )
+    return (
+        f" over the programme ({res.window_start_s:.2f} s–{res.window_end_s:.2f} s, "
+        f"{left_out} excluded)"
+    )
+
+
+def _integrated_findings(
+    res: LoudnessResult, spec: LoudnessSpec, sev: Severity, span: str
+) -> list[Finding]:
     il = res.integrated_lufs
     if il is None:
-        out.append(
+        return [
             Finding(
                 check="loudness.integrated",
                 severity=sev,
                 message=f"the programme channels are silent{span}: no integrated loudness",
                 limit=spec.target_lufs,
             )
-        )
-    elif abs(il - spec.target_lufs) > spec.tolerance_lu + 1e-9:
-        out.append(
+        ]
+    if abs(il - spec.target_lufs) > spec.tolerance_lu + 1e-9:
+        return [
             Finding(
                 check="loudness.integrated",
                 severity=sev,
@@ -273,25 +288,38 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
                 value=round(il, 2),
                 limit=[spec.target_lufs - spec.tolerance_lu, spec.target_lufs + spec.tolerance_lu],
             )
-        )
+        ]
+    return []
+
+
+def _true_peak_findings(
+    res: LoudnessResult, spec: LoudnessSpec, sev: Severity, prog: list[int], *, whole_file: bool
+) -> list[Finding]:
     tp = res.true_peak_dbtp
-    if tp is not None and tp > spec.max_true_peak_dbtp + 1e-9:
-        worst = int(
-            np.nanargmax([v if v is not None else -np.inf for v in res.true_peak_per_channel_dbtp])
+    if tp is None or tp <= spec.max_true_peak_dbtp + 1e-9:
+        return []
+    worst = int(
+        np.nanargmax([v if v is not None else -np.inf for v in res.true_peak_per_channel_dbtp])
+    )
+    return [
+        Finding(
+            check="loudness.true_peak",
+            severity=sev,
+            message=f"true peak {tp:.1f} dBTP above the {spec.max_true_peak_dbtp:g} dBTP "
+            f"maximum (loudest on channel {prog[worst] + 1}"
+            + ("; whole file, line-up included" if whole_file else "")
+            + ")",
+            value=round(tp, 2),
+            limit=spec.max_true_peak_dbtp,
+            channel=prog[worst] + 1,
         )
-        out.append(
-            Finding(
-                check="loudness.true_peak",
-                severity=sev,
-                message=f"true peak {tp:.1f} dBTP above the {spec.max_true_peak_dbtp:g} dBTP "
-                f"maximum (loudest on channel {sa.prog[worst] + 1}"
-                + ("; whole file, line-up included" if window is not None else "")
-                + ")",
-                value=round(tp, 2),
-                limit=spec.max_true_peak_dbtp,
-                channel=sa.prog[worst] + 1,
-            )
-        )
+    ]
+
+
+def _max_loudness_findings(
+    res: LoudnessResult, spec: LoudnessSpec, sev: Severity, span: str
+) -> list[Finding]:
+    out: list[Finding] = []
     for name, value, limit, what in (
         ("loudness.short_term", res.short_term_max_lufs, spec.max_short_term_lufs, "short-term"),
         ("loudness.momentary", res.momentary_max_lufs, spec.max_momentary_lufs, "momentary"),
@@ -311,7 +339,14 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
                     limit=limit,
                 )
             )
+    return out
+
+
+def _range_findings(
+    res: LoudnessResult, spec: LoudnessSpec, sev: Severity, span: str
+) -> list[Finding]:
     lra = res.lra_lu
+    out: list[Finding] = []
     if lra is not None and spec.max_lra_lu is not None and lra > spec.max_lra_lu + 1e-9:
         out.append(
             Finding(
@@ -445,14 +480,7 @@ def check_silence(m: Measured, profile: Profile) -> list[Finding]:
     for a, b in segs:
         start, end = sa.seconds(a), min(sa.seconds(b), round(sa.duration_s(), 3))
         dur = end - start
-        where = "head" if a == 0 else "tail" if b == n else "programme"
-        if m.programme_s is not None and where == "programme":
-            # silence under the slate and head black (or the tail black) is line-up, not
-            # programme: the picture says where the programme starts and ends
-            if end <= m.programme_s[0] + 0.05:
-                where = "head"
-            elif start >= m.programme_s[1] - 0.05:
-                where = "tail"
+        where = _silence_where(a == 0, b == n, start, end, m.programme_s)
         rows.append({"start_s": start, "end_s": end, "duration_s": round(dur, 3), "where": where})
         if whole:
             continue
@@ -486,28 +514,56 @@ def check_silence(m: Measured, profile: Profile) -> list[Finding]:
             )
         )
     if spec.silent_channels:
-        peak_power = power.max(axis=0)
-        silent = [c for c in range(sa.channels) if peak_power[c] < thr]
-        m.measurements["silent_channels"] = [c + 1 for c in silent]
-        for c in silent:
-            if whole and c in prog:
-                continue
-            level = _db(float(peak_power[c]), power=True)
-            out.append(
-                Finding(
-                    check="silence.channel",
-                    severity=sev,
-                    message=f"channel {c + 1} is silent for the whole file"
-                    + (f" (loudest 100 ms at {level:.1f} dBFS)" if level is not None else ""),
-                    channel=c + 1,
-                    value=level,
-                    limit=spec.threshold_dbfs,
-                )
-            )
+        out += _silent_channels(m, profile, power, skip=set(prog) if whole else set())
     m.measurements["levels_dbfs"] = {
         "rms": [_db(float(v), power=True) for v in power.mean(axis=0)],
         "peak": [_db(float(v), power=False) for v in np.asarray(sa.window_peak).max(axis=0)],
     }
+    return out
+
+
+def _silence_where(
+    at_head: bool, at_tail: bool, start: float, end: float, programme_s: tuple[float, float] | None
+) -> str:
+    """ "head", "tail" or "programme" for a silent run."""
+    where = "head" if at_head else "tail" if at_tail else "programme"
+    if programme_s is not None and where == "programme":
+        # silence under the slate and head black (or the tail black) is line-up, not
+        # programme: the picture says where the programme starts and ends
+        if end <= programme_s[0] + 0.05:
+            where = "head"
+        elif start >= programme_s[1] - 0.05:
+            where = "tail"
+    return where
+
+
+def _silent_channels(
+    m: Measured, profile: Profile, power: np.ndarray, *, skip: set[int]
+) -> list[Finding]:
+    """Channels silent for the whole file (those in `skip` are already reported)."""
+    sa = m.sound
+    assert sa is not None
+    spec = profile.sound.silence
+    thr = 10 ** (spec.threshold_dbfs / 10.0)
+    out: list[Finding] = []
+    peak_power = power.max(axis=0)
+    silent = [c for c in range(sa.channels) if peak_power[c] < thr]
+    m.measurements["silent_channels"] = [c + 1 for c in silent]
+    for c in silent:
+        if c in skip:
+            continue
+        level = _db(float(peak_power[c]), power=True)
+        out.append(
+            Finding(
+                check="silence.channel",
+                severity=_sev(spec.severity),
+                message=f"channel {c + 1} is silent for the whole file"
+                + (f" (loudest 100 ms at {level:.1f} dBFS)" if level is not None else ""),
+                channel=c + 1,
+                value=level,
+                limit=spec.threshold_dbfs,
+            )
+        )
     return out
 
 

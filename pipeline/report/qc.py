@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.fsutil import atomic_write_text
+from pipeline.names import nfc
 from pipeline.qc.findings import QCResult
 from pipeline.report import render_html
 
@@ -23,30 +24,33 @@ LUFS_FLOOR = -50.0
 
 
 def unique_report_names(paths: list[str | os.PathLike[str]]) -> list[str]:
-    """A report name per input file; same-named files in different folders get a suffix."""
+    """A report name per input file; same-named files in different folders get a suffix.
+
+    Names are compared as NFC and case-folded: an NFD twin, or CLIP.MOV beside clip.mov,
+    would land on the same report on macOS or a case-insensitive volume.
+    """
     seen: dict[str, int] = {}
     out = []
     for p in paths:
         name = Path(p).name
-        n = seen.get(name, 0)
-        seen[name] = n + 1
+        key = nfc(name).casefold()
+        n = seen.get(key, 0)
+        seen[key] = n + 1
         out.append(name if n == 0 else f"{name}.{n + 1}")
     return out
 
 
-def write_qc_json(
-    result: QCResult, dest: str | os.PathLike[str], *, overwrite: bool = False
-) -> Path:
-    """Write one result as JSON (atomically)."""
+def write_qc_json(result: QCResult, dest: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Write one result as JSON (atomically); an existing `dest` only with `overwrite`."""
     text = json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)
     atomic_write_text(dest, text + "\n", overwrite=overwrite)
     return Path(dest)
 
 
 def write_qc_html(
-    results: list[QCResult], dest: str | os.PathLike[str], *, overwrite: bool = False
+    results: list[QCResult], dest: str | os.PathLike[str], *, overwrite: bool
 ) -> Path:
-    """Render one or more results into one HTML page."""
+    """Render one or more results into one HTML page; an existing `dest` only with `overwrite`."""
     files = [_view(r) for r in results]
     tools = results[0].tools if results else {}
     return render_html("qc.html.j2", dest, overwrite=overwrite, files=files, tools=tools)
