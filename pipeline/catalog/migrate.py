@@ -1,0 +1,68 @@
+"""Schema migrations: a numbered list of steps and a `schema_version` table, from release one.
+
+Why not Alembic: the catalogue is usually one SQLite file per user, opened by every command;
+migrations must run by themselves at open time, inside the same write lock as everything else
+(two commands opening a new catalogue at once must not both migrate), without a script folder
+to ship or an extra dependency. A step is a function of a Connection; adding a column later is
+one more entry in MIGRATIONS. A facility on PostgreSQL gets the same steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import Connection, inspect, select
+
+from pipeline.catalog.db import Catalog, CatalogError
+from pipeline.catalog.schema import FTS_DDL, Base, SchemaVersion
+
+
+def _v1_initial(conn: Connection) -> None:
+    Base.metadata.create_all(conn)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(FTS_DDL)
+
+
+#: (version, description, step) — append only; never edit a released step.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "rolls, clips, hashes, copies, qc, rights, offloads; clip_fts", _v1_initial),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    found = conn.execute(select(SchemaVersion.version).order_by(SchemaVersion.version.desc()))
+    return found.scalar() or 0
+
+
+def upgrade(cat: Catalog) -> int:
+    """Bring the catalogue to the latest schema; returns the version it is at."""
+    with cat.guard("checking the schema"), cat.engine.connect() as conn:
+        version = current_version(conn)  # read first: no write lock when nothing to do
+        conn.rollback()
+    if version == LATEST:
+        return version
+    if version > LATEST:
+        raise CatalogError(
+            f"catalogue {cat.where} has schema version {version}, newer than this Rushline "
+            f"({LATEST})",
+            hint="upgrade Rushline, or point $RUSHLINE_CATALOG at another catalogue",
+        )
+    with cat.guard("migrating the schema"):
+        with cat.engine.execution_options(immediate=True).begin() as conn:
+            version = current_version(conn)  # again, under the write lock
+            for number, description, step in MIGRATIONS:
+                if number <= version:
+                    continue
+                step(conn)
+                now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                conn.execute(
+                    SchemaVersion.__table__.insert().values(
+                        version=number, description=description, applied_at=now
+                    )
+                )
+                version = number
+    return version

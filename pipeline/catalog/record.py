@@ -1,0 +1,372 @@
+"""What each room tells the catalogue. Every function is one transaction, safe to call twice
+(upserts), and raises CatalogError only: a caller (offload, probe, QC) catches that one type,
+warns, and carries on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pipeline.catalog import timecode
+from pipeline.catalog.db import Catalog, CatalogError, open_catalog
+from pipeline.catalog.facts import CopyFact, RecordSummary, locate, volume_name
+from pipeline.catalog.schema import Clip, Copy, OffloadRun, QCRecord, RightsRecord
+from pipeline.catalog.store import ensure_clips, refresh, roll_id, upsert, write_facts
+from pipeline.errors import UserInputError
+from pipeline.names import nfc
+
+if TYPE_CHECKING:
+    from pipeline.assets import Asset
+    from pipeline.offload import OffloadResult
+    from pipeline.qc.findings import QCResult
+
+P = ParamSpec("P")
+R = TypeVar("R")
+CatalogLike = Catalog | str | os.PathLike[str] | None
+_GEN_RE = re.compile(r"^(\d{4,})_")
+_VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def catalog_errors_only(func: Callable[P, R]) -> Callable[P, R]:
+    """Whatever goes wrong inside, the caller sees a CatalogError (never sqlite3 or a bug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (CatalogError, UserInputError):
+            raise
+        except Exception as exc:  # a bug here must not fail an offload: report it as ours
+            raise CatalogError(
+                f"the catalogue was not updated ({func.__name__}: {type(exc).__name__}: {exc})",
+                hint="this is a bug in Rushline; run again with --debug and report the output",
+            ) from exc
+
+    return wrapper
+
+
+def _with_catalog(catalog: CatalogLike, work: Callable[[Catalog], R]) -> R:
+    cat = open_catalog(catalog)
+    try:
+        return work(cat)
+    finally:
+        if not isinstance(catalog, Catalog):
+            cat.close()
+
+
+def _generation(manifest: str | None) -> int | None:
+    m = _GEN_RE.match(Path(manifest).name) if manifest else None
+    return int(m.group(1)) if m else None
+
+
+def offload_facts(
+    result: OffloadResult, volumes: Mapping[str, str] | None = None
+) -> list[CopyFact]:
+    """One CopyFact per file verified on a destination (failed copies are not copies)."""
+    dests = {d.root: d for d in result.destinations}
+    names = {r: (volumes or {}).get(r) or volume_name(r) for r in dests}
+    gens = {r: _generation(d.manifest) for r, d in dests.items()}
+    when = result.finished or _now()
+    facts = []
+    for rec in result.files:
+        rel = nfc(rec.path)
+        for out in rec.outcomes:
+            d = dests.get(out.destination)
+            if d is None or out.failure is not None or out.status == "failed":
+                continue
+            copy_path = d.roll_dir.rstrip("/") + "/" + rec.path
+            facts.append(
+                CopyFact(
+                    path=rel,
+                    size=rec.size,
+                    mtime=rec.mtime,
+                    hashes=dict(rec.hashes),
+                    copy_path=nfc(copy_path),
+                    root=d.root,
+                    volume=names[d.root],
+                    status=str(out.status),
+                    verified=out.verified or "size",
+                    verified_at=when,
+                    generation=gens[d.root],
+                    manifest=d.manifest,
+                )
+            )
+    return facts
+
+
+@catalog_errors_only
+def record_offload(
+    result: OffloadResult,
+    *,
+    catalog: CatalogLike = None,
+    volumes: Mapping[str, str] | None = None,
+) -> RecordSummary:
+    """Record every verified file of an offload: roll, clip, size, hashes, each copy (volume,
+    level, when, MHL generation), and the run itself. `volumes` names destination roots."""
+    facts = offload_facts(result, volumes)
+
+    def work(cat: Catalog) -> RecordSummary:
+        with cat.write("recording the offload") as s:
+            summary = write_facts(s, nfc(result.roll), result.source, facts)
+            rid = roll_id(s, nfc(result.roll), result.source, result.started)
+            run = {
+                "roll_id": rid,
+                "source": result.source,
+                "started": result.started,
+                "finished": result.finished,
+                "exit_code": result.exit_code,
+                "files": len(result.files),
+                "bytes_total": result.bytes_total,
+                "hash_formats": ",".join(result.hash_formats),
+                "destinations": "\n".join(d.root for d in result.destinations),
+            }
+            keep = ["finished", "exit_code", "files", "bytes_total", "destinations"]
+            upsert(s, OffloadRun.__table__, [run], ["roll_id", "source", "started"], keep)
+        landed = {f.path for f in facts}
+        summary.skipped = [r.path for r in result.files if nfc(r.path) not in landed]
+        return summary
+
+    return _with_catalog(catalog, work)
+
+
+def _find_clip(s: Session, file: str) -> int | None:
+    """The clip a file is a copy of (by its exact copy path)."""
+    q = select(Copy.clip_id).where(Copy.path == nfc(os.path.abspath(file))).limit(1)
+    return s.execute(q).scalar()
+
+
+def _clip_for_file(s: Session, file: str, *, create: bool) -> int | None:
+    """The clip of a file: a known copy, else (create) a clip in the roll the file sits in."""
+    cid = _find_clip(s, file)
+    if cid is not None or not create:
+        return cid
+    roll, rel, root = locate(file)
+    absolute = nfc(os.path.abspath(file))
+    fact = CopyFact(
+        path=rel,
+        size=None,
+        mtime=None,
+        hashes={},
+        copy_path=absolute,
+        root=root,
+        volume=volume_name(root),
+        status="probed",
+        verified=None,
+        verified_at=None,
+    )
+    rid = roll_id(s, roll, None, _now())
+    cid = ensure_clips(s, rid, [fact])[rel]
+    row = {"clip_id": cid, "volume": fact.volume, "root": root, "path": absolute}
+    upsert(s, Copy.__table__, [{**row, "status": "probed"}], ["clip_id", "path"])
+    return cid
+
+
+def probe_facts(asset: Asset) -> dict[str, Any]:
+    """The clip columns an Asset fills (None values never erase what is known)."""
+    v = asset.video[0] if asset.video else None
+    fps = v.frame_rate if v else None
+    facts: dict[str, Any] = {
+        "kind": str(asset.kind),
+        "size": asset.size,
+        "container": asset.container,
+        "codec": " ".join(x for x in (v.codec, v.codec_profile) if x) if v else None,
+        "width": v.width if v else (asset.photo.width if asset.photo else None),
+        "height": v.height if v else (asset.photo.height if asset.photo else None),
+        "fps": fps,
+        "duration_s": asset.duration_s,
+        "reel": asset.reel,
+        "camera": asset.camera,
+        "lens": asset.photo.lens if asset.photo else None,
+        "audio_channels": asset.audio_channels or None,
+        "sample_rate": asset.audio[0].sample_rate if asset.audio else None,
+        "probed_at": _now(),
+    }
+    if asset.clip_name:
+        facts["name"] = asset.clip_name
+    if asset.photo and asset.photo.captured:
+        facts["capture_date"] = asset.photo.captured[:10].replace(":", "-")
+    facts.update(_timecode_facts(asset.start_timecode, fps, v.frame_count if v else None, asset))
+    return {k: val for k, val in facts.items() if val is not None}
+
+
+def _timecode_facts(
+    start: str | None, fps: float | None, frames: int | None, asset: Asset
+) -> dict[str, Any]:
+    if not start or not fps or timecode.parse(start) is None:
+        return {}
+    base = timecode.nominal(fps)
+    count = frames or round((asset.duration_s or 0) * fps)
+    end = timecode.end_of(start, fps, count)
+    tc_in = timecode.label_seconds(start, base)
+    tc_out = timecode.label_seconds(end, base) if end else None
+    if tc_in is not None and tc_out is not None and tc_out < tc_in:
+        tc_out += 86400  # the clip runs past midnight
+    return {"start_tc": start, "end_tc": end, "tc_in_s": tc_in, "tc_out_s": tc_out, "tc_base": base}
+
+
+@catalog_errors_only
+def record_probe(assets: Iterable[Asset], *, catalog: CatalogLike = None) -> RecordSummary:
+    """Record what each file is. A file already known as a copy updates its clip; an unknown
+    file becomes a clip of the roll it sits in (the folder holding its `ascmhl/`, else its
+    folder), listed with an unverified copy. Assets with an error are skipped."""
+    items = list(assets)
+
+    def work(cat: Catalog) -> RecordSummary:
+        summary = RecordSummary()
+        touched: list[int] = []
+        with cat.write("recording probe results") as s:
+            for a in items:
+                if not a.ok:
+                    summary.skipped.append(f"{a.path}: {a.error}")
+                    continue
+                cid = _clip_for_file(s, a.path, create=True)
+                assert cid is not None
+                s.execute(update(Clip).where(Clip.id == cid).values(**probe_facts(a)))
+                touched.append(cid)
+            refresh(s, touched)
+        summary.clips = len(set(touched))
+        return summary
+
+    return _with_catalog(catalog, work)
+
+
+def _worst(verdicts: Iterable[str]) -> str | None:
+    return max(verdicts, key=lambda v: _VERDICT_RANK.get(v, 0), default=None)
+
+
+@catalog_errors_only
+def record_qc(
+    results: QCResult | Iterable[QCResult], *, catalog: CatalogLike = None
+) -> RecordSummary:
+    """Record QC verdicts with their key measurements (one row per file and profile). A clip's
+    verdict is the worst of its QC records. Files the catalogue does not know are kept too."""
+    from pipeline.qc.findings import QCResult as _QC
+
+    items = [results] if isinstance(results, _QC) else list(results)
+
+    def work(cat: Catalog) -> RecordSummary:
+        summary = RecordSummary()
+        with cat.write("recording QC results") as s:
+            clips = set()
+            for r in items:
+                cid = _find_clip(s, r.file)
+                errs = [f.message for f in r.findings if f.severity == "error"]
+                warns = [f.message for f in r.findings if f.severity == "warning"]
+                row = {
+                    "clip_id": cid,
+                    "file": nfc(os.path.abspath(r.file)),
+                    "profile": r.profile,
+                    "verdict": str(r.verdict),
+                    "errors": len(errs),
+                    "warnings": len(warns),
+                    "summary": "\n".join((errs + warns)[:5]) or r.error,
+                    "measurements": r.measurements,
+                    "recorded_at": _now(),
+                }
+                keep = [k for k in row if k not in ("file", "profile")]
+                upsert(s, QCRecord.__table__, [row], ["file", "profile"], keep)
+                if cid is not None:
+                    clips.add(cid)
+                else:
+                    summary.skipped.append(f"{r.file}: not in the catalogue (kept as a file)")
+            for cid in clips:
+                found = s.execute(
+                    select(QCRecord.verdict, QCRecord.profile)
+                    .where(QCRecord.clip_id == cid)
+                    .order_by(QCRecord.recorded_at)
+                ).all()
+                worst = _worst(v for v, _ in found)
+                profiles = ", ".join(dict.fromkeys(p for _, p in found))
+                s.execute(
+                    update(Clip).where(Clip.id == cid).values(qc_verdict=worst, qc_profile=profiles)
+                )
+        summary.clips = len(clips)
+        return summary
+
+    return _with_catalog(catalog, work)
+
+
+@catalog_errors_only
+def record_rights(
+    files: Iterable[str | os.PathLike[str]],
+    template: str,
+    *,
+    fields: Mapping[str, Any] | None = None,
+    catalog: CatalogLike = None,
+) -> RecordSummary:
+    """Record that the rights template `template` (with these field values) was applied to
+    each file (deliverables the catalogue does not know are kept by path)."""
+    paths = [nfc(os.path.abspath(f)) for f in files]
+    when = _now()
+
+    def work(cat: Catalog) -> RecordSummary:
+        summary = RecordSummary()
+        with cat.write("recording rights") as s:
+            rows = []
+            for p in paths:
+                cid = _find_clip(s, p)
+                summary.clips += cid is not None
+                rows.append(
+                    {
+                        "clip_id": cid,
+                        "file": p,
+                        "template": template,
+                        "fields": dict(fields or {}),
+                        "applied_at": when,
+                    }
+                )
+            upsert(
+                s,
+                RightsRecord.__table__,
+                rows,
+                ["file", "template"],
+                ["clip_id", "fields", "applied_at"],
+            )
+        return summary
+
+    return _with_catalog(catalog, work)
+
+
+@catalog_errors_only
+def record_rating(
+    files: Iterable[str | os.PathLike[str]],
+    *,
+    rating: int | None = None,
+    labels: Sequence[str] | None = None,
+    catalog: CatalogLike = None,
+) -> RecordSummary:
+    """Set the rating (0-5) and/or labels of the clips these files are copies of."""
+    paths = [os.fspath(f) for f in files]
+    values: dict[str, Any] = {}
+    if rating is not None:
+        values["rating"] = rating
+    if labels is not None:
+        values["labels"] = ",".join(lbl.strip() for lbl in labels if lbl.strip())
+
+    def work(cat: Catalog) -> RecordSummary:
+        summary = RecordSummary()
+        with cat.write("recording ratings") as s:
+            ids = []
+            for p in paths:
+                cid = _clip_for_file(s, p, create=True)
+                assert cid is not None
+                if values:
+                    s.execute(update(Clip).where(Clip.id == cid).values(**values))
+                ids.append(cid)
+            refresh(s, ids)
+        summary.clips = len(set(ids))
+        return summary
+
+    return _with_catalog(catalog, work)
