@@ -36,3 +36,17 @@ class VerifyExit(IntEnum):
     NO_HISTORY = 23
     HISTORY_DAMAGED = 24
     UNREADABLE = 25
+
+
+class ArchiveExit(IntEnum):
+    """Archive (BagIt cold archive, verify, restore) failure classes; the value is the exit
+    code."""
+
+    BAD_NAME = 30  # the bag name or template breaks the naming scheme
+    DEST_FULL = 31  # the destination (or a volume of a span) has no room
+    MISMATCH = 32  # a copy read back differs from what was read from the source
+    BAG_INVALID = 33  # the bag is malformed (no bagit.txt, unreadable manifest)
+    ALTERED = 34  # verify: a payload or tag file's hash differs from its manifest
+    MISSING = 35  # verify: a file in a manifest is absent
+    EXTRA = 36  # verify: a payload file is in no manifest
+    CONFLICT = 37  # restore/archive: a different file is already at the final name

@@ -13,7 +13,17 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import typer  # noqa: E402
 
-from pipeline.cli import catalog, offload, photo, plan, probe, profiles, qc, rights  # noqa: E402
+from pipeline.cli import (  # noqa: E402
+    archive,
+    catalog,
+    offload,
+    photo,
+    plan,
+    probe,
+    profiles,
+    qc,
+    rights,
+)
 from pipeline.cli._common import setup_logging  # noqa: E402
 
 app = typer.Typer(
@@ -34,7 +44,7 @@ def _root(
     setup_logging(verbose=verbose, debug=debug)
 
 
-for module in (probe, offload, qc, profiles, rights, photo, catalog, plan):
+for module in (probe, offload, qc, profiles, rights, photo, catalog, plan, archive):
     module.register(app)
 
 

@@ -157,5 +157,8 @@ def check_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add this room's commands to the main app."""
+    """Add this room's commands (and the rights register's) to the main app."""
+    from pipeline.cli.rights_register import register as add_register_commands
+
+    add_register_commands(rights_app)
     app.add_typer(rights_app, name="rights")

@@ -1,0 +1,1 @@
+"""Cold archive: BagIt bags (naming, packing, tape spanning, verify, restore)."""
