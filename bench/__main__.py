@@ -1,8 +1,8 @@
 """`make bench` / `python -m bench [--quick] [NAME...]`: every benchmark, one after the other.
 
 Each prints its own table of ratios against a baseline measured in the same run. Names:
-loudness, qc, rights, offload (default: all, in that order; offload is the longest: it writes
-more than 2 GB twice and 10 000 small files).
+loudness, normalise, qc, rights, offload, catalog (default: all, in that order; offload is the
+longest: it writes more than 2 GB twice and 10 000 small files).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 
-ORDER = ("loudness", "qc", "rights", "offload")
+ORDER = ("loudness", "normalise", "qc", "rights", "offload", "catalog", "archive")
 
 
 def main(argv: list[str] | None = None) -> int:

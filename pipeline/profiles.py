@@ -207,6 +207,168 @@ class RightsRequirement(Strict):
     severity: Sev = "warning"
 
 
+# --- encode: what the deliver stage makes ------------------------------------------------------
+
+_TC_RE = re.compile(r"^\d{2}:[0-5]\d:[0-5]\d[:;]\d{2}$")
+NAMING_FIELDS = ("stem", "profile", "title", "version", "date", "ext")
+
+
+class GopSpec(Strict):
+    """Long GOP structure: N frames from I to I, M frames from anchor to anchor (M-1 B-frames)."""
+
+    n: int = Field(ge=1)
+    m: int = Field(default=1, ge=1)
+    closed: bool = True
+
+    @model_validator(mode="after")
+    def _coherent(self) -> GopSpec:
+        if self.n % self.m:
+            raise ValueError(f"gop.n ({self.n}) must be a multiple of gop.m ({self.m})")
+        return self
+
+
+class ColourTags(Strict):
+    """What the file declares (ffmpeg names): bt709, smpte170m, bt2020nc... and tv/pc range."""
+
+    primaries: str = "bt709"
+    transfer: str = "bt709"
+    matrix: str = "bt709"
+    range: Literal["tv", "pc"] = "tv"
+
+
+class VideoEncodeSpec(Strict):
+    codec: Literal["mpeg2video", "libx264", "libx265", "prores_ks", "dnxhd"]
+    profile: str | None = None  # x264 "high", prores "hq", dnxhd "dnxhr_hq"; codec's own names
+    level: str | None = None
+    bitrate_mbps: float | None = Field(default=None, gt=0)
+    rate_mode: Literal["cbr", "vbr", "crf", "codec"] = "vbr"  # codec: the codec fixes the rate
+    crf: float | None = None
+    maxrate_mbps: float | None = Field(default=None, gt=0)
+    bufsize_mbit: float | None = Field(default=None, gt=0)
+    gop: GopSpec | None = None
+    scan: Literal["progressive", "interlaced"] = "progressive"
+    field_order: Literal["tff", "bff"] | None = None
+    width: int | None = Field(default=None, gt=0)  # None: the master's size
+    height: int | None = Field(default=None, gt=0)
+    fit: Literal["exact", "scale", "crop", "pad"] = "exact"  # exact: refuse a master to scale
+    anchor: Literal["center", "top", "bottom", "left", "right"] = "center"  # for crop
+    pad_colour: str = "black"
+    pix_fmt: str = "yuv420p"
+    frame_rate: float | None = Field(default=None, gt=0)  # None: the master's (checked by format)
+    colour: ColourTags = ColourTags()
+    codec_tag: str | None = None  # "xd5c" (XDCAM HD422 1080i25), "apch"...
+
+    @model_validator(mode="after")
+    def _coherent(self) -> VideoEncodeSpec:
+        if self.rate_mode in ("cbr", "vbr") and self.bitrate_mbps is None:
+            raise ValueError(f"rate_mode {self.rate_mode} needs bitrate_mbps")
+        if self.rate_mode == "crf" and self.crf is None:
+            raise ValueError("rate_mode crf needs crf")
+        if self.scan == "interlaced" and self.field_order is None:
+            raise ValueError("an interlaced encode needs field_order (tff or bff)")
+        if self.scan == "progressive" and self.field_order is not None:
+            raise ValueError("field_order only applies to scan: interlaced")
+        if (self.width is None) != (self.height is None):
+            raise ValueError("give both width and height, or neither")
+        if self.fit != "exact" and self.width is None:
+            raise ValueError(f"fit: {self.fit} needs width and height")
+        return self
+
+
+class AudioTrackSpec(Strict):
+    """One output track: its role and the master channels (1-based) it carries, one per channel.
+
+    An empty `source` is digital silence with `channels` channels.
+    """
+
+    role: str  # "stereo mix L", "M&E R", "silence"...
+    source: list[int] = Field(default_factory=list)
+    channels: int | None = Field(default=None, ge=1)  # default: len(source), or 1 for silence
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AudioTrackSpec:
+        if any(c < 1 for c in self.source):
+            raise ValueError("source channels are numbered from 1")
+        if self.source and self.channels is not None and self.channels != len(self.source):
+            raise ValueError("channels must equal the number of source channels")
+        return self
+
+    @property
+    def width(self) -> int:
+        return len(self.source) or self.channels or 1
+
+
+class AudioEncodeSpec(Strict):
+    codec: Literal["pcm_s24le", "pcm_s16le", "aac"]
+    sample_rate: int = 48000
+    bit_depth: int | None = None  # PCM: 16 or 24 (must match the codec)
+    bitrate_kbps: int | None = Field(default=None, gt=0)  # AAC
+    tracks: list[AudioTrackSpec] = Field(min_length=1)
+    # A master without the channels a track needs: "error" refuses it; "silence" puts digital
+    # silence there (a stereo master on 1-2, silence elsewhere) and the delivery note says so.
+    missing_channels: Literal["error", "silence"] = "error"
+    normalise: bool = True  # to the profile's loudness target (needs `loudness`)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AudioEncodeSpec:
+        depth = {"pcm_s24le": 24, "pcm_s16le": 16}.get(self.codec)
+        if self.bit_depth is not None and depth is not None and self.bit_depth != depth:
+            raise ValueError(f"bit_depth {self.bit_depth} does not match codec {self.codec}")
+        if self.codec == "aac" and self.bit_depth is not None:
+            raise ValueError("bit_depth only applies to PCM")
+        return self
+
+
+class HeadSpec(Strict):
+    """The line-up before the programme: bars and tone, a slate, black (each may be 0 s)."""
+
+    bars_s: float = Field(default=0.0, ge=0)
+    tone_hz: float = Field(default=1000.0, gt=0)
+    tone_dbfs: float = Field(default=-18.0, le=0)
+    tone_tracks: list[int] | None = None  # 1-based output tracks with tone; None: all
+    slate_s: float = Field(default=0.0, ge=0)
+    black_s: float = Field(default=0.0, ge=0)
+
+    @property
+    def duration_s(self) -> float:
+        return self.bars_s + self.slate_s + self.black_s
+
+
+class EncodeSpec(Strict):
+    """What the deliver stage makes for this profile (ffmpeg codec and option names)."""
+
+    wrapper: Literal["mxf", "mov", "mp4"]
+    video: VideoEncodeSpec | None = None
+    audio: AudioEncodeSpec | None = None
+    head: HeadSpec | None = None
+    programme_start_timecode: str | None = None  # "10:00:00:00": first frame of programme
+    naming: str = "{stem}_{profile}.{ext}"
+    faststart: bool = False  # MP4/MOV: index at the front (progressive download)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> EncodeSpec:
+        if self.video is None and self.audio is None:
+            raise ValueError("an encode makes video, audio or both")
+        if self.faststart and self.wrapper == "mxf":
+            raise ValueError("faststart is an MP4/MOV option")
+        if self.wrapper == "mxf" and self.audio is not None and self.audio.codec == "aac":
+            raise ValueError("MXF carries PCM audio here, not AAC")
+        if self.wrapper == "mp4" and self.video is not None:
+            if self.video.codec in ("prores_ks", "dnxhd"):
+                raise ValueError(f"{self.video.codec} goes in a MOV or MXF wrapper, not MP4")
+        tc = self.programme_start_timecode
+        if tc is not None and not _TC_RE.match(tc):
+            raise ValueError(f"programme_start_timecode {tc!r} is not HH:MM:SS:FF")
+        if self.head is not None and self.video is None:
+            raise ValueError("a head (bars, slate, black) needs video")
+        for name in re.findall(r"{(\w*)[^}]*}", self.naming):
+            if name not in NAMING_FIELDS:
+                raise ValueError(
+                    f"naming: unknown field {{{name}}} (known: {', '.join(NAMING_FIELDS)})"
+                )
+        return self
+
+
 class Profile(Strict):
     name: str  # the id, equal to the file stem
     title: str
@@ -219,6 +381,7 @@ class Profile(Strict):
     picture: PictureSpec = PictureSpec()
     sound: SoundSpec = SoundSpec()
     rights: RightsRequirement | None = None
+    encode: EncodeSpec | None = None  # what `rushline deliver` makes (None: QC only)
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import typer  # noqa: E402
 from pipeline.cli import (  # noqa: E402
     archive,
     catalog,
+    dailies,
+    deliver,
     offload,
     photo,
     plan,
@@ -44,7 +46,19 @@ def _root(
     setup_logging(verbose=verbose, debug=debug)
 
 
-for module in (probe, offload, qc, profiles, rights, photo, catalog, plan, archive):
+for module in (
+    probe,
+    offload,
+    qc,
+    deliver,
+    dailies,
+    profiles,
+    rights,
+    photo,
+    catalog,
+    plan,
+    archive,
+):
     module.register(app)
 
 

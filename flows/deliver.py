@@ -1,0 +1,84 @@
+"""Deliver stage: masters × profiles as mapped Prefect tasks, with table and markdown artifacts.
+
+Thin over `pipeline.deliver.run`: each task makes one deliverable and QCs it (a bad master is a
+result with status "error", never an exception). One encode at a time: each ffmpeg encode and
+QC decode already uses every core. The delivery note and the MHL manifest are written once at
+the end, over the whole folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from pipeline.deliver.run import Deliverable, DeliveryNote, Options, deliver_one, write_manifest
+from pipeline.profiles import load_profile
+from pipeline.report.deliver import write_note
+from pipeline.tools import tool_versions
+
+
+@task(name="deliver-one", task_run_name="deliver {master_name} as {profile}")
+def deliver_task(master: str, master_name: str, profile: str, opts: Options) -> Deliverable:
+    return deliver_one(Path(master), load_profile(profile), opts)
+
+
+def _publish(note: DeliveryNote) -> None:
+    rows = [
+        {
+            "master": Path(d.master).name,
+            "profile": d.profile,
+            "deliverable": Path(d.output).name if d.output else "",
+            "status": d.status,
+            "qc": d.qc_verdict or "",
+            "lufs": d.measured.get("integrated_lufs"),
+        }
+        for d in note.deliverables
+    ]
+    create_table_artifact(key="deliver", table=rows, description="Deliverables and QC verdicts")
+    lines = [f"# Delivery to `{note.out_dir}`", ""]
+    for d in note.deliverables:
+        lines.append(f"- **{Path(d.master).name} → {d.profile}: {d.status}** {d.error or ''}")
+        lines.extend(f"  - {n}" for n in d.notes)
+    create_markdown_artifact(key="deliver-summary", markdown="\n".join(lines))
+
+
+@flow(name="rushline-deliver", log_prints=True)
+def deliver_flow(
+    masters: list[str],
+    profiles: list[str],
+    out_dir: str,
+    *,
+    conform: bool = False,
+    head: bool = True,
+    rights_template: str | None = None,
+    measurements: dict[str, dict[str, Any]] | None = None,
+) -> DeliveryNote:
+    """Every master as every profile into `out_dir`; returns the delivery note."""
+    log = get_run_logger()
+    opts = Options(
+        out_dir=Path(out_dir),
+        conform=conform,
+        force=True,  # a re-run of the flow replaces what it made
+        head="profile" if head else None,
+        rights_template=rights_template,
+        measurements=measurements or {},
+    )
+    futures = [deliver_task.submit(m, Path(m).name, p, opts) for m in masters for p in profiles]
+    done = [f.result() for f in futures]
+    note = DeliveryNote(
+        created=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        out_dir=out_dir,
+        deliverables=done,
+        tools=tool_versions(),
+    )
+    write_note(note, Path(out_dir), overwrite=True)
+    if any(d.status == "delivered" for d in done):
+        note.manifest = str(write_manifest(Path(out_dir)))
+    for d in done:
+        log.info("%s → %s: %s %s", Path(d.master).name, d.profile, d.status, d.error or "")
+    _publish(note)
+    return note

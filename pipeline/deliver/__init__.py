@@ -1,0 +1,1 @@
+"""Deliverables: PAD masters, web and platform versions, dailies; normalised, then QC'd."""
