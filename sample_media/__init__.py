@@ -20,6 +20,8 @@ manifest.json::
         "PROGRAMME_MASTER": {"path": "masters/PROGRAMME_MASTER.mxf", "properties": {...},
                              "loudness": {...}, "expected": {...},
                              "expected_json": "masters/PROGRAMME_MASTER.expected.json"},
+        "PROMO_MASTER": {"path": "masters/PROMO_MASTER.mxf", "properties": {...},
+                         "loudness": {...}},   # clean programme for `rushline deliver`
         "WEB_MASTER": {"path": "masters/WEB_MASTER.mp4", "properties": {...}, "loudness": {...}}
       },
       "misc": {"not_a_video": {...}, "empty": {...}, "truncated": {...}, "leading_dash": {...}}
@@ -48,10 +50,15 @@ from typing import Any
 
 from pipeline.fsutil import atomic_write_text, fsync_dir
 from sample_media.cards import CARD_BUILDERS
-from sample_media.master import build_programme_master, build_web_master, expected_results
+from sample_media.master import (
+    build_programme_master,
+    build_promo_master,
+    build_web_master,
+    expected_results,
+)
 from sample_media.misc import build_misc
 
-GENERATOR_VERSION = "7"
+GENERATOR_VERSION = "9"
 MANIFEST = "manifest.json"
 
 Manifest = dict[str, Any]
@@ -106,6 +113,8 @@ def _build_into(build: Path, final: Path, progress: Callable[[str], None]) -> Ma
             progress(f"card {name}")
         web = build_web_master(build, tmp)
         progress("web master")
+        promo = build_promo_master(build, tmp)
+        progress("promo master")
         misc = build_misc(build, tmp)
         progress("misc")
         programme = master_future.result()
@@ -124,7 +133,7 @@ def _build_into(build: Path, final: Path, progress: Callable[[str], None]) -> Ma
         "elapsed_s": None,
         "tools": _tools(),
         "cards": cards,
-        "masters": {"PROGRAMME_MASTER": programme, "WEB_MASTER": web},
+        "masters": {"PROGRAMME_MASTER": programme, "PROMO_MASTER": promo, "WEB_MASTER": web},
         "misc": misc,
     }
     _add_sizes(build, manifest)

@@ -488,6 +488,8 @@ JPEG_SHOTS = [  # (file, lens, iso, shutter, f-number, focal mm, captured)
     ("IMG_0004.JPG", "EF24-70mm f/2.8L II USM", 400, (1, 60), (28, 10), 70, "14:32:40"),
     ("IMG_0005.JPG", "EF85mm f/1.4L IS USM", 1600, (1, 125), (14, 10), 85, "14:35:12"),
 ]
+# Star ratings given in camera (Canon writes them as xmp:Rating inside the JPEG): the picks.
+IN_CAMERA_RATINGS = {"IMG_0003.JPG": 5, "IMG_0004.JPG": 2, "IMG_0005.JPG": 4}
 SHARED_RAWS = [("RAW_CANON_D30_SRGB.CRW", "IMG_0001.CRW"), ("canon_eos_6d.dng", "IMG_0002.DNG")]
 DNG_FILE = "IMG_0006.DNG"
 
@@ -553,6 +555,7 @@ def build_photo(root: Path, shared_raw: Path | None = SHARED_RAW) -> Record:
                     "Exif.Photo.BodySerialNumber": "025021001234",
                 }
             )
+            img.modify_xmp({"Xmp.xmp.Rating": str(IN_CAMERA_RATINGS[name])})
             data = img.get_bytes()
         finally:
             img.close()
@@ -577,6 +580,7 @@ def build_photo(root: Path, shared_raw: Path | None = SHARED_RAW) -> Record:
                     "height": h,
                     "raw": False,
                 },
+                "in_camera_rating": IN_CAMERA_RATINGS[name],
             }
         )
     # Our own DNG: linear scene mosaicked to RGGB, 14-bit values in 16-bit words.

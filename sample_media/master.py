@@ -1,9 +1,10 @@
 """The programme master (built to exercise QC) and a short web master.
 
 PROGRAMME_MASTER.mxf — 60 s, 1080i25 TFF, MPEG-2 4:2:2@High long GOP (M=3, N=12) in MXF OP1a
-(XDCAM HD422 layout), 8 mono PCM 24-bit 48 kHz tracks, start timecode 10:00:00:00.
+(XDCAM HD422 layout), 8 mono PCM 24-bit 48 kHz tracks. As in a PAD, the programme's first frame
+is at 10:00:00:00 and the line-up comes before it: the file starts at 09:59:47:00.
 
-Timeline (seconds from the first frame; timecode = 10:00:00:00 + t):
+Timeline (seconds from the first frame; timecode = 09:59:47:00 + t):
 
 | t (s)   | picture                                   | ch1-2 (stereo mix)           |
 |---------|-------------------------------------------|------------------------------|
@@ -25,6 +26,11 @@ Timeline (seconds from the first frame; timecode = 10:00:00:00 + t):
 ch3-4 carry an M&E-like bed (no tone, same room tone / dropout / fade), ch5-8 are digitally
 silent from start to end. Programme loudness on ch1-2 is set to −20 LUFS (so EBU R128 /
 French PAD, −23 ±1 LUFS, fails by design) and measured back from the encoded file.
+
+PROMO_MASTER.mxf — the clean master editorial hands over for delivery: 16 s of programme only
+(no line-up: `rushline deliver` adds the profile's head), same XDCAM HD422 shape with 4 tracks
+(1-2 stereo mix, 3-4 M&E), start timecode 10:00:00:00, mixed at −20 LUFS so delivery must
+bring it to the target. Nothing in it is a fault.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from sample_media._ff import (
 Record = dict[str, Any]
 
 DURATION_S = 60.0
-START_TC = "10:00:00:00"
+START_TC = "09:59:47:00"  # programme (t = 13 s) at 10:00:00:00, line-up before it
 PROGRAMME = (13.0, 55.0)
 PROGRAMME_TARGET_LUFS = -20.0
 TONE_DBFS = -18.0
@@ -254,7 +260,7 @@ def build_programme_master(root: Path, tmp: Path) -> Record:
         [
             ("RUSHLINE SAMPLE PROGRAMME", 2.4),
             ("PROD RL-0001   EPISODE 01   VERSION: MASTER", 1.4),
-            ("TC IN 10:00:13:00   DUR 00:00:42:00", 1.4),
+            ("TC IN 10:00:00:00   DUR 00:00:42:00", 1.4),
             ("1080i25 TFF   XDCAM HD422   MXF OP1a", 1.4),
             ("CH1-2 STEREO MIX   CH3-4 M&E   CH5-8 MOS", 1.4),
         ],
@@ -456,6 +462,85 @@ def expected_results(record: Record) -> Record:
                 "why": "SMPTE HD bars carry sub-black and super-white PLUGE/ramp by design",
             },
         ],
+    }
+
+
+PROMO_DURATION_S = 16.0
+PROMO_START_TC = "10:00:00:00"
+
+
+def _promo_audio(tmp: Path) -> list[Path]:
+    """Four mono float tracks of the promo: stereo mix at −20 LUFS, M&E ~6 dB under it."""
+    rng = np.random.default_rng(20261130)
+    n = _idx(PROMO_DURATION_S)
+    mix, me = _programme_sound(n, rng)
+    fade = np.minimum(1.0, np.minimum(np.arange(n), n - 1 - np.arange(n)) / _idx(0.5))
+    mix, me = mix * fade[:, None], me * fade[:, None]
+    gain, _ = _calibrate(mix, PROGRAMME_TARGET_LUFS, tmp)
+    paths = []
+    for k, trk in enumerate([mix[:, 0], mix[:, 1], me[:, 0] * 0.5, me[:, 1] * 0.5]):
+        p = tmp / f"promo{k + 1}.f32"
+        write_raw_f32(p, trk * gain)
+        paths.append(p)
+    return paths
+
+
+def build_promo_master(root: Path, tmp: Path) -> Record:
+    """masters/PROMO_MASTER.mxf: a clean programme to deliver (no line-up, no faults)."""
+    raws = _promo_audio(tmp)
+    mxf = root / "masters" / "PROMO_MASTER.mxf"
+    mxf.parent.mkdir(parents=True, exist_ok=True)
+    still = "scale=out_color_matrix=bt709:out_range=tv,format=yuv422p,setsar=1"
+    graph = (
+        f"testsrc2={SIZE}:d=8,{still}[a];testsrc={SIZE}:d=8,{still}[b];"
+        f"[a][b]concat=n=2:v=1:a=0,setfield=tff,{BT709_TAGS}[v]"
+    )
+    inputs = [a for p in raws for a in raw_input(p, 1)]
+    ffmpeg(
+        [
+            *inputs,
+            "-filter_complex", graph, "-map", "[v]",
+            *(a for i in range(4) for a in ("-map", f"{i}:a")),
+            *MPEG2_XDCAM, *BT709_OUT,
+            "-c:a", "pcm_s24le", "-flags:a", "+bitexact",
+            "-t", str(PROMO_DURATION_S), "-timecode", PROMO_START_TC,
+            *BITEXACT_OUT, "-f", "mxf", out(mxf),
+        ],
+        what="encoding the promo master",
+        path=mxf,
+    )  # fmt: skip
+    for p in raws:
+        p.unlink()
+    meas = measure_loudness(["-vn", "-i", out(mxf)], "[0:a:0][0:a:1]amerge=inputs=2,", path=mxf)
+    video = {
+        "codec": "MPEG Video",
+        "codec_profile": "4:2:2@High",
+        "width": W,
+        "height": H,
+        "frame_rate": 25.0,
+        "scan_type": "interlaced",
+        "field_order": "tff",
+    }
+    return {
+        "path": mxf.relative_to(root).as_posix(),
+        "properties": {
+            "kind": "video",
+            "container": "MXF",
+            "duration_s": PROMO_DURATION_S,
+            "start_timecode": PROMO_START_TC,
+            "video": video,
+            "audio": [
+                {"codec": "PCM", "channels": 1, "sample_rate": SAMPLE_RATE, "bit_depth": 24}
+                for _ in range(4)
+            ],
+            "audio_tracks": 4,
+        },
+        "loudness": {
+            "channels": [1, 2],
+            "target_lufs": PROGRAMME_TARGET_LUFS,
+            "integrated_lufs": meas.integrated_lufs,
+            "true_peak_dbtp": meas.true_peak_dbtp,
+        },
     }
 
 
