@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from pipeline.catalog.hooks import offload_done
 from pipeline.offload import NoVerifiedCopyError, OffloadResult, offload
 from pipeline.offload import cascade as cascade_offload
 from pipeline.report.offload import publish
@@ -100,6 +101,7 @@ def offload_flow(
     cascade: list[str] | None = None,
     report_dir: str | None = None,
     thumbnails: bool = True,
+    catalog: bool = True,
 ) -> dict[str, Any]:
     """Offload one roll (then optionally cascade from the first verified copy); returns the
     JSON-ready results (a list: the offload, then the cascade) and the worst exit code."""
@@ -108,6 +110,8 @@ def offload_flow(
     res = offload_task(source, destinations, template, values or {}, hashes, verify)
     res = report_task(res, report_dir, thumbnails)
     _publish_artifacts(res, "offload")
+    if warning := offload_done([res], on=catalog):
+        log.warning("%s", warning)
     log.info("offload of %s: exit %s, %s MB/s", res.source, res.exit_code, res.throughput_mb_s)
     results = [res]
     if cascade:
@@ -115,6 +119,8 @@ def offload_flow(
         if res2 is not None:
             res2 = report_task(res2, report_dir, thumbnails)
             _publish_artifacts(res2, "offload-cascade")
+            if warning := offload_done([res2], on=catalog):
+                log.warning("%s", warning)
             results.append(res2)
     return {
         "exit_code": max(r.exit_code for r in results),

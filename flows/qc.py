@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from pipeline.catalog.hooks import qc_done
 from pipeline.profiles import load_profile
 from pipeline.qc.findings import QCResult, Severity
 from pipeline.qc.inputs import media_files
@@ -72,7 +73,9 @@ def _publish(results: list[QCResult], profile: str, index: Path) -> None:
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FILES),
 )
-def qc_batch_flow(paths: list[str], profile: str, out_dir: str) -> dict[str, Any]:
+def qc_batch_flow(
+    paths: list[str], profile: str, out_dir: str, catalog: bool = True
+) -> dict[str, Any]:
     """QC every file (or folder of media) against `profile` (name or YAML path) into out_dir:
     one JSON and one HTML per file, index.html and qc.json for the batch; returns the
     JSON-ready summary."""
@@ -94,6 +97,8 @@ def qc_batch_flow(paths: list[str], profile: str, out_dir: str) -> dict[str, Any
     }
     write_batch_reports(plan, results, overwrite=True, summary=summary)
     _publish(results, profile, index)
+    if warning := qc_done(results, on=catalog):
+        log.warning("%s", warning)
     for r in results:
         log.info("%s: %s", Path(r.file).name, r.verdict.value)
     return summary

@@ -7,9 +7,10 @@ per-file results (embedded / sidecar / error, fields not written) become a table
 
 from __future__ import annotations
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
+from pipeline.catalog.hooks import rights_done
 from pipeline.rights.batch import ApplyOutcome, result_rows, run_apply
 
 
@@ -41,6 +42,7 @@ def rights_flow(
     sidecar_style: str = "name",
     sidecar_dir: str | None = None,
     variables: dict[str, str] | None = None,
+    catalog: bool = True,
 ) -> list[dict]:
     """The rights stage of the day: sidecars for originals, embedded rights in deliverables."""
     outcome = apply_rights_task(paths, template, embed, sidecar_style, sidecar_dir, variables)
@@ -50,4 +52,6 @@ def rights_flow(
         description=f"Rights applied (template: {template})",
     )
     print(outcome.summary)
+    if warning := rights_done(outcome, on=catalog):
+        get_run_logger().warning("%s", warning)
     return [r.model_dump() for r in outcome.results]

@@ -1,8 +1,9 @@
 """Where the catalogue lives and how we talk to it: one engine, WAL, a busy timeout, and one
 error type (CatalogError) for every database failure, so a caller (offload) can carry on.
 
-`$RUSHLINE_CATALOG` is a path or an SQLAlchemy URL (`postgresql://...` for a facility); else
-`$XDG_DATA_HOME/rushline/catalog.sqlite` (`~/.local/share/...`). On SQLite every write
+`$RUSHLINE_CATALOG` is a path or an SQLAlchemy URL (`postgresql://...` for a facility), or `off`
+(commands then record nothing); else `$XDG_DATA_HOME/rushline/catalog.sqlite`
+(`~/.local/share/...`). On SQLite every write
 transaction starts with BEGIN IMMEDIATE: the write lock is taken up front, so two commands
 writing at once queue on the busy timeout instead of failing with "database is locked" when a
 read lock cannot be upgraded.
@@ -26,6 +27,7 @@ from pipeline.errors import RushlineError
 
 ENV_VAR = "RUSHLINE_CATALOG"
 BUSY_TIMEOUT_MS = 60_000
+OFF_VALUES = frozenset({"off", "0", "no", "false", "none", "disabled"})
 
 
 class CatalogError(RushlineError):
@@ -37,8 +39,18 @@ def default_path() -> Path:
     return Path(base) / "rushline" / "catalog.sqlite"
 
 
+def turned_off() -> bool:
+    """True when $RUSHLINE_CATALOG says `off` (no catalogue is written by any command)."""
+    return os.environ.get(ENV_VAR, "").strip().lower() in OFF_VALUES
+
+
 def catalog_url(target: str | os.PathLike[str] | None = None) -> str:
     """The SQLAlchemy URL of the catalogue: `target`, else $RUSHLINE_CATALOG, else the default."""
+    if target is None and turned_off():
+        raise CatalogError(
+            f"the catalogue is turned off (${ENV_VAR}={os.environ[ENV_VAR].strip()})",
+            hint=f"give --catalog FILE, or set ${ENV_VAR} to a file (or unset it for the default)",
+        )
     raw = os.fspath(target) if target is not None else os.environ.get(ENV_VAR, "").strip()
     if not raw:
         raw = str(default_path())

@@ -24,9 +24,26 @@ def _v1_initial(conn: Connection) -> None:
         conn.exec_driver_sql(FTS_DDL)
 
 
-#: (version, description, step) — append only; never edit a released step.
+def _v2_nocase_prefix_indexes(conn: Connection) -> None:
+    """`reel:` and `roll:` match case-insensitively by prefix: on SQLite a LIKE 'A001%' can
+    only use an index declared COLLATE NOCASE (the binary one forced a scan of every clip).
+    Idempotent: a new catalogue already has these from step 1's create_all of the models."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_clips_reel")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_clips_reel_nocase ON clips (reel COLLATE NOCASE)"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_rolls_name_nocase ON rolls (name COLLATE NOCASE)"
+    )
+
+
+#: (version, description, step) — append only; never edit a released step. Step 1 creates
+#: the tables from the current models, so every later step must be idempotent (IF NOT EXISTS).
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "rolls, clips, hashes, copies, qc, rights, offloads; clip_fts", _v1_initial),
+    (2, "case-insensitive prefix indexes for reel: and roll:", _v2_nocase_prefix_indexes),
 ]
 LATEST = MIGRATIONS[-1][0]
 

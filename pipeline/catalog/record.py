@@ -217,10 +217,13 @@ def _timecode_facts(
 
 
 @catalog_errors_only
-def record_probe(assets: Iterable[Asset], *, catalog: CatalogLike = None) -> RecordSummary:
+def record_probe(
+    assets: Iterable[Asset], *, catalog: CatalogLike = None, known_only: bool = False
+) -> RecordSummary:
     """Record what each file is. A file already known as a copy updates its clip; an unknown
     file becomes a clip of the roll it sits in (the folder holding its `ascmhl/`, else its
-    folder), listed with an unverified copy. Assets with an error are skipped."""
+    folder), listed with an unverified copy — unless `known_only` (then it is skipped: an
+    imported drive's manifests and reports are not clips). Assets with an error are skipped."""
     items = list(assets)
 
     def work(cat: Catalog) -> RecordSummary:
@@ -231,8 +234,10 @@ def record_probe(assets: Iterable[Asset], *, catalog: CatalogLike = None) -> Rec
                 if not a.ok:
                     summary.skipped.append(f"{a.path}: {a.error}")
                     continue
-                cid = _clip_for_file(s, a.path, create=True)
-                assert cid is not None
+                cid = _clip_for_file(s, a.path, create=not known_only)
+                if cid is None:
+                    summary.skipped.append(f"{a.path}: not a catalogued copy")
+                    continue
                 s.execute(update(Clip).where(Clip.id == cid).values(**probe_facts(a)))
                 touched.append(cid)
             refresh(s, touched)
@@ -304,11 +309,14 @@ def record_rights(
     template: str,
     *,
     fields: Mapping[str, Any] | None = None,
+    fields_by_file: Mapping[str, Mapping[str, Any]] | None = None,
     catalog: CatalogLike = None,
 ) -> RecordSummary:
-    """Record that the rights template `template` (with these field values) was applied to
-    each file (deliverables the catalogue does not know are kept by path)."""
+    """Record that the rights template `template` (with these field values, or each file's
+    own in `fields_by_file`, keyed by absolute path) was applied to each file (deliverables the
+    catalogue does not know are kept by path)."""
     paths = [nfc(os.path.abspath(f)) for f in files]
+    own = {nfc(os.path.abspath(k)): dict(v) for k, v in (fields_by_file or {}).items()}
     when = _now()
 
     def work(cat: Catalog) -> RecordSummary:
@@ -323,7 +331,7 @@ def record_rights(
                         "clip_id": cid,
                         "file": p,
                         "template": template,
-                        "fields": dict(fields or {}),
+                        "fields": own.get(p, dict(fields or {})),
                         "applied_at": when,
                     }
                 )

@@ -29,6 +29,8 @@ class SchemaVersion(Base):
 
 class Roll(Base):
     __tablename__ = "rolls"
+    #: `reel:`/`roll:` are case-insensitive prefix searches: LIKE 'A001%' uses a NOCASE index
+    __table_args__ = (Index("ix_rolls_name_nocase", text("name COLLATE NOCASE")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(400), unique=True)
@@ -42,7 +44,7 @@ class Clip(Base):
     __table_args__ = (
         UniqueConstraint("roll_id", "path"),
         Index("ix_clips_name", "name"),
-        Index("ix_clips_reel", "reel"),
+        Index("ix_clips_reel_nocase", text("reel COLLATE NOCASE")),  # migration step 2
         Index("ix_clips_capture_date", "capture_date"),
         Index("ix_clips_tc", "tc_in_s", "tc_out_s"),
         Index("ix_clips_verdict", "qc_verdict"),

@@ -137,22 +137,36 @@ def _date_filter(value: str) -> Any:
     return Clip.capture_date.between(lo, hi)
 
 
-def _field_filter(key: str, value: str) -> Any:
+def _ilike(col: Any, pattern: str, sqlite: bool) -> Any:
+    """Case-insensitive LIKE. On SQLite plain LIKE already ignores ASCII case (as ilike's
+    lower() does: SQLite folds ASCII only), and unlike lower() it keeps a prefix pattern on a
+    COLLATE NOCASE index (the LIKE optimisation); elsewhere ILIKE."""
+    if sqlite:
+        return col.like(pattern, escape="\\")
+    return col.ilike(pattern, escape="\\")
+
+
+def _on_filter(value: str, *, drive: bool) -> Any:
+    """Clips with a copy on volume `value`. A volume holds most clips: it drives the search
+    (an id list from ix_copies_volume) only when nothing else narrows it; otherwise it is a
+    per-clip check (EXISTS on the same index), after a more selective filter."""
+    on_volume = Copy.volume.collate("NOCASE") == value
+    if drive:
+        return Clip.id.in_(select(Copy.clip_id).where(on_volume))
+    return select(Copy.clip_id).where(Copy.clip_id == Clip.id, on_volume).exists()
+
+
+def _field_filter(key: str, value: str, *, sqlite: bool = True, alone: bool = False) -> Any:
     contains = f"%{_like(value)}%"
     starts = f"{_like(value)}%"
-    if key == "camera":
-        return Clip.camera.ilike(contains, escape="\\")
-    if key == "reel":
-        rolls = select(Roll.id).where(Roll.name.ilike(starts, escape="\\"))
-        return or_(Clip.reel.ilike(starts, escape="\\"), Clip.roll_id.in_(rolls))
+    if key in ("camera", "codec", "label", "name"):
+        col = {"camera": Clip.camera, "codec": Clip.codec, "label": Clip.labels}.get(key, Clip.name)
+        return _ilike(col, contains, sqlite)
+    if key == "reel":  # two prefix searches on NOCASE indexes, unioned (a multi-index OR)
+        rolls = select(Roll.id).where(_ilike(Roll.name, starts, sqlite))
+        return or_(_ilike(Clip.reel, starts, sqlite), Clip.roll_id.in_(rolls))
     if key == "roll":
-        return Roll.name.ilike(starts, escape="\\")
-    if key == "codec":
-        return Clip.codec.ilike(contains, escape="\\")
-    if key == "label":
-        return Clip.labels.ilike(contains, escape="\\")
-    if key == "name":
-        return Clip.name.ilike(contains, escape="\\")
+        return _ilike(Roll.name, starts, sqlite)
     if key == "tc":
         return _tc_filter(value)
     if key == "date":
@@ -164,8 +178,7 @@ def _field_filter(key: str, value: str) -> Any:
             else Clip.qc_verdict == value.lower()
         )
     if key == "on":
-        on = select(Copy.clip_id).where(Copy.volume.collate("NOCASE") == value)
-        return Clip.id.in_(on)
+        return _on_filter(value, drive=alone)
     if key == "copies":
         return _cmp(Clip.verified_copies, value, "copies")
     if key == "rating":
@@ -185,14 +198,18 @@ def fts_expression(terms: Sequence[str]) -> str | None:
 
 
 def build(query: str, *, fts: bool) -> Select[Any]:
-    """The SELECT of the clip ids a query matches."""
-    stmt = select(Clip.id).join(Roll, Roll.id == Clip.roll_id)
+    """The SELECT of the clip ids a query matches (`fts`: SQLite, with clip_fts)."""
+    terms = tokens(query)
+    stmt = select(Clip.id)
+    if any(key == "roll" for key, _ in terms):  # the only filter on the rolls table itself
+        stmt = stmt.join(Roll, Roll.id == Clip.roll_id)
+    alone = all(key == "on" for key, _ in terms)  # only volumes: let one drive the search
     free: list[str] = []
-    for key, value in tokens(query):
+    for key, value in terms:
         if key is None:
             free.append(value)
         else:
-            stmt = stmt.where(_field_filter(key, value))
+            stmt = stmt.where(_field_filter(key, value, sqlite=fts, alone=alone))
     expr = fts_expression(free) if fts else None
     if expr:
         stmt = stmt.where(
@@ -204,7 +221,7 @@ def build(query: str, *, fts: bool) -> Select[Any]:
         if expr and re.search(r"[^\W_]", term):
             continue
         pat = f"%{_like(term)}%"  # no FTS (PostgreSQL) or punctuation only: substring match
-        stmt = stmt.where(or_(Clip.name.ilike(pat, escape="\\"), Clip.path.ilike(pat, escape="\\")))
+        stmt = stmt.where(or_(_ilike(Clip.name, pat, fts), _ilike(Clip.path, pat, fts)))
     return stmt
 
 

@@ -4,7 +4,7 @@ share. Every write here is idempotent: recording the same facts twice changes no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, select, text
@@ -24,15 +24,30 @@ def upsert(
     keys: Sequence[str],
     update: Sequence[str] = (),
 ) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET update (or DO NOTHING), many rows at once.
-
-    On SQLite the statement goes straight to the driver's executemany (an offload of 10 000
-    files is three of these; SQLAlchemy's per-row parameter processing would dominate)."""
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET update (or DO NOTHING), many rows at once."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        cols = list(rows[0])
+    cols = list(rows[0])
+    data = [tuple(_driver_value(r[c]) for c in cols) for r in rows]
+    upsert_tuples(session, table, cols, data, keys, update)
+
+
+def upsert_tuples(
+    session: Session,
+    table: Table,
+    cols: Sequence[str],
+    data: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """`upsert` of rows given as tuples in `cols` order (plain values, JSON already dumped).
+
+    On SQLite the statement goes straight to the driver's executemany: an offload of 10 000
+    files is three of these, and per-row dicts or SQLAlchemy's parameter processing would
+    cost more than SQLite itself."""
+    if not data:
+        return
+    if session.get_bind().dialect.name == "sqlite":
         action = (
             "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
             if update
@@ -42,8 +57,7 @@ def upsert(
             f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
             f"({', '.join('?' for _ in cols)}) ON CONFLICT ({', '.join(keys)}) {action}"
         )
-        data = [tuple(_driver_value(r[c]) for c in cols) for r in rows]
-        session.connection().exec_driver_sql(sql, data)
+        session.connection().exec_driver_sql(sql, list(data))
         return
     stmt = postgresql.insert(table)
     if update:
@@ -52,7 +66,7 @@ def upsert(
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(stmt, list(rows))
+    session.execute(stmt, [dict(zip(cols, row, strict=True)) for row in data])
 
 
 def _driver_value(value: Any) -> Any:
@@ -70,64 +84,86 @@ def roll_id(session: Session, name: str, source: str | None, when: str | None) -
 
 
 def clip_ids(session: Session, rid: int, paths: Iterable[str]) -> dict[str, int]:
-    wanted = list(dict.fromkeys(paths))
-    out: dict[str, int] = {}
-    for i in range(0, len(wanted), CHUNK):
-        q = select(Clip.path, Clip.id).where(
-            Clip.roll_id == rid, Clip.path.in_(wanted[i : i + CHUNK])
-        )
-        out.update({p: cid for p, cid in session.execute(q)})
-    return out
+    """path -> clip id for these paths of roll `rid` (one query: a roll is one card)."""
+    wanted = set(paths)
+    q = select(Clip.path, Clip.id).where(Clip.roll_id == rid)
+    return {p: cid for p, cid in session.execute(q) if p in wanted}
 
 
-def ensure_clips(session: Session, rid: int, facts: Sequence[CopyFact]) -> dict[str, int]:
-    """Insert the clips of a roll (name, size, mtime refreshed); returns path -> id."""
+_CLIP_COLS = ("roll_id", "path", "name", "size", "mtime", "capture_date", "verified_copies")
+_COPY_COLS = (
+    "clip_id",
+    "volume",
+    "root",
+    "path",
+    "status",
+    "verified",
+    "verified_at",
+    "mhl_generation",
+    "manifest",
+)
+
+
+def ensure_clips(
+    session: Session,
+    rid: int,
+    facts: Sequence[CopyFact],
+    verified: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """Insert the clips of a roll (name, size, mtime refreshed); returns path -> id.
+    `verified`: the verified copy count of each new clip (a known clip keeps its own)."""
+    counts = verified or {}
     rows = [
-        {
-            "roll_id": rid,
-            "path": f.path,
-            "name": clip_name(f.path),
-            "size": f.size,
-            "mtime": f.mtime,
-            "capture_date": (f.mtime or "")[:10] or None,
-            "verified_copies": 0,
-        }
+        (rid, f.path, clip_name(f.path), f.size, f.mtime, (f.mtime or "")[:10] or None, n)
         for f in {f.path: f for f in facts}.values()
+        for n in (counts.get(f.path, 0),)
     ]
-    upsert(session, Clip.__table__, rows, ["roll_id", "path"], ["size", "mtime"])
+    upsert_tuples(session, Clip.__table__, _CLIP_COLS, rows, ["roll_id", "path"], ["size", "mtime"])
     return clip_ids(session, rid, (f.path for f in facts))
 
 
 def write_facts(
     session: Session, roll: str, source: str | None, facts: Sequence[CopyFact]
 ) -> RecordSummary:
-    """Clips, hashes and copies of one roll; derived columns refreshed."""
+    """Clips, hashes and copies of one roll, one executemany each; derived columns refreshed."""
     when = min((f.verified_at for f in facts if f.verified_at), default=None)
     rid = roll_id(session, roll, source, when)
-    ids = ensure_clips(session, rid, facts)
+    known = clip_ids(session, rid, (f.path for f in facts))
+    verified: dict[str, set[str]] = {}
+    for f in facts:
+        if f.verified is not None:
+            verified.setdefault(f.path, set()).add(f.copy_path)
+    ids = ensure_clips(session, rid, facts, {p: len(c) for p, c in verified.items()})
     hashes = {
-        (ids[f.path], fmt): {"clip_id": ids[f.path], "fmt": fmt, "value": value}
+        (ids[f.path], fmt): (ids[f.path], fmt, value)
         for f in facts
         for fmt, value in f.hashes.items()
     }
-    upsert(session, Hash.__table__, list(hashes.values()), ["clip_id", "fmt"], ["value"])
+    upsert_tuples(
+        session, Hash.__table__, ("clip_id", "fmt", "value"), list(hashes.values()),
+        ["clip_id", "fmt"], ["value"],
+    )  # fmt: skip
     copies = {
-        (ids[f.path], f.copy_path): {
-            "clip_id": ids[f.path],
-            "volume": f.volume,
-            "root": f.root,
-            "path": f.copy_path,
-            "status": f.status,
-            "verified": f.verified,
-            "verified_at": f.verified_at,
-            "mhl_generation": f.generation,
-            "manifest": f.manifest,
-        }
+        (ids[f.path], f.copy_path): (
+            ids[f.path],
+            f.volume,
+            f.root,
+            f.copy_path,
+            f.status,
+            f.verified,
+            f.verified_at,
+            f.generation,
+            f.manifest,
+        )  # fmt: skip
         for f in facts
     }
-    keep = ["volume", "root", "status", "verified", "verified_at", "mhl_generation", "manifest"]
-    upsert(session, Copy.__table__, list(copies.values()), ["clip_id", "path"], keep)
-    refresh(session, list(ids.values()))
+    upsert_tuples(
+        session, Copy.__table__, _COPY_COLS, list(copies.values()), ["clip_id", "path"],
+        _COPY_COLS[1:3] + _COPY_COLS[4:],
+    )  # fmt: skip
+    # a new clip's copies are all in `facts` (count set above) and it has no free-text row yet
+    refresh(session, list(known.values()))
+    index_text(session, [cid for p, cid in ids.items() if p not in known])
     return RecordSummary(rolls=[roll], clips=len(ids), copies=len(copies))
 
 
@@ -138,23 +174,39 @@ _FTS_TEXT = (
 )
 
 
-def refresh(session: Session, ids: Sequence[int]) -> None:
-    """Recount verified copies and rewrite the free-text entries of these clips."""
-    fts = session.get_bind().dialect.name == "sqlite"
-    for i in range(0, len(ids), CHUNK):
-        part = list(ids[i : i + CHUNK])
-        marks = ",".join(str(int(x)) for x in part)  # ints from our own query: safe inline
-        session.execute(
-            text(
-                "UPDATE clips SET verified_copies = (SELECT count(*) FROM copies k WHERE "
-                f"k.clip_id = clips.id AND k.verified IS NOT NULL) WHERE id IN ({marks})"
-            )
+_RECOUNT = (
+    "UPDATE clips SET verified_copies = (SELECT count(*) FROM copies k WHERE "
+    "k.clip_id = clips.id AND k.verified IS NOT NULL) WHERE id IN ({ids})"
+)
+
+
+_EACH = "SELECT value FROM json_each(?)"
+
+
+def index_text(session: Session, ids: Sequence[int]) -> None:
+    """Write the free-text rows of these clips (which have none yet), in one statement."""
+    if ids and session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql(
+            f"INSERT INTO clip_fts(rowid, text) SELECT c.id, {_FTS_TEXT} "
+            f"FROM clips c JOIN rolls r ON r.id = c.roll_id WHERE c.id IN ({_EACH})",
+            (json.dumps([int(x) for x in ids]),),
         )
-        if fts:
-            session.execute(text(f"DELETE FROM clip_fts WHERE rowid IN ({marks})"))
-            session.execute(
-                text(
-                    f"INSERT INTO clip_fts(rowid, text) SELECT c.id, {_FTS_TEXT} "
-                    f"FROM clips c JOIN rolls r ON r.id = c.roll_id WHERE c.id IN ({marks})"
-                )
-            )
+
+
+def refresh(session: Session, ids: Sequence[int]) -> None:
+    """Recount verified copies and rewrite the free-text entries of these clips.
+
+    On SQLite the ids go in as one JSON array (json_each): three statements for any number of
+    clips, the FTS rows written in bulk by one INSERT ... SELECT."""
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        conn = session.connection()
+        param = (json.dumps([int(x) for x in ids]),)
+        conn.exec_driver_sql(_RECOUNT.format(ids=_EACH), param)
+        conn.exec_driver_sql(f"DELETE FROM clip_fts WHERE rowid IN ({_EACH})", param)
+        index_text(session, ids)
+        return
+    for i in range(0, len(ids), CHUNK):
+        marks = ",".join(str(int(x)) for x in ids[i : i + CHUNK])  # ints: safe inline
+        session.execute(text(_RECOUNT.format(ids=marks)))

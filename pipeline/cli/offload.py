@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pipeline.cli._common import console, err_console, esc, user_errors, write_json
+from pipeline.cli.catalog import NO_CATALOG_HELP, catalog_warning
 from pipeline.errors import UserInputError
 from pipeline.offload import (
     DEFAULT_IGNORE,
@@ -172,7 +173,9 @@ def offload_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Write the JSON result here."),
     force: bool = typer.Option(False, "--force", help="Replace an existing --json file."),
     comment: str | None = typer.Option(None, help="Comment written into the ASC MHL."),
+    no_catalog: bool = typer.Option(False, "--no-catalog", help=NO_CATALOG_HELP),
 ) -> None:
+    from pipeline.catalog.hooks import offload_done
     from pipeline.report.offload import publish
 
     _check_json_out(json_out, force)
@@ -191,6 +194,7 @@ def offload_cmd(
     )  # fmt: skip
     publish(res, report_dir=report, thumbnails=thumbnails)
     _print_result(res)
+    catalog_warning(offload_done([res], on=not no_catalog))
     results = [res]
     try:
         if cascade_to:
@@ -203,6 +207,7 @@ def offload_cmd(
             )
             publish(res2, report_dir=report, thumbnails=thumbnails)
             _print_result(res2)
+            catalog_warning(offload_done([res2], on=not no_catalog))
             results.append(res2)
     finally:
         if json_out is not None:

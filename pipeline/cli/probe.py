@@ -11,6 +11,7 @@ from rich.table import Table
 from pipeline import exitcodes
 from pipeline.assets import Asset
 from pipeline.cli._common import console, err_console, esc, user_errors, write_json
+from pipeline.cli.catalog import NO_CATALOG_HELP, catalog_warning
 
 
 def _fmt_av(a: Asset) -> tuple[str, str, str, str]:
@@ -104,11 +105,13 @@ def register(app: typer.Typer) -> None:
         all_files: bool = typer.Option(
             False, "--all", help="Also list sidecars and other files in the table."
         ),
+        no_catalog: bool = typer.Option(False, "--no-catalog", help=NO_CATALOG_HELP),
     ) -> None:
         """Say what each file is: container, codecs, picture, sound, timecode, camera, exposure.
 
         Exit 0 when every file was read, 1 when some could not be read (each is listed).
         """
+        from pipeline.catalog.hooks import probe_done
         from pipeline.probe import probe_paths
 
         # lexists: a dangling symlink is there (and probed as a per-file error), not missing.
@@ -121,6 +124,7 @@ def register(app: typer.Typer) -> None:
             write_json([a.model_dump(mode="json") for a in assets], output)
         if not json_out:
             _print_table(assets, all_files=all_files)
+        catalog_warning(probe_done(assets, on=not no_catalog))
         if failed:
             err_console.print(
                 f"[red]{len(failed)} of {len(assets)} files could not be read[/] (see above)"

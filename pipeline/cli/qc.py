@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli._common import console, err_console, esc, user_errors
+from pipeline.cli.catalog import NO_CATALOG_HELP, catalog_warning
 from pipeline.qc.findings import QCResult, Severity
 
 VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "bold red"}
@@ -74,12 +75,14 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(
             False, "--force", help="Replace existing reports (never an input file)."
         ),
+        no_catalog: bool = typer.Option(False, "--no-catalog", help=NO_CATALOG_HELP),
     ) -> None:
         """Check files against a delivery profile in one decode pass: loudness, format, black,
         freeze, levels, flashes, interlace, silence, clipping, phase, channel layout.
 
         Exit 0 pass (warnings allowed), 1 a file fails, 2 a file could not be measured.
         """
+        from pipeline.catalog.hooks import qc_done
         from pipeline.profiles import load_profile
         from pipeline.qc.inputs import media_files
         from pipeline.qc.outputs import (
@@ -112,4 +115,5 @@ def register(app: typer.Typer) -> None:
         page = html_report(plan)
         if page is not None:
             target_console.print(f"HTML report: {esc(page)}", highlight=False)
+        catalog_warning(qc_done(results, on=not no_catalog))
         raise typer.Exit(exit_code_for(results))

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli._common import console, err_console, esc, user_errors, write_json
+from pipeline.cli.catalog import NO_CATALOG_HELP, catalog_warning
 
 rights_app = typer.Typer(
     help="Rights metadata (IPTC/XMP): apply a template, show what files carry, check them.",
@@ -42,8 +43,10 @@ def apply_cmd(
         False, "--break-c2pa", help="Embed even into files with C2PA credentials (breaks them)."
     ),
     json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON ('-')."),
+    no_catalog: bool = typer.Option(False, "--no-catalog", help=NO_CATALOG_HELP),
 ) -> None:
     """Write a rights template into deliverables, or into XMP sidecars of originals."""
+    from pipeline.catalog.hooks import rights_done
     from pipeline.rights.batch import parse_variables, run_apply
 
     outcome = run_apply(
@@ -59,6 +62,7 @@ def apply_cmd(
         write_json([r.model_dump() for r in outcome.results], json_out)
     if json_out is None or str(json_out) != "-":
         _print_apply(outcome)
+    catalog_warning(rights_done(outcome, on=not no_catalog))
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
 
