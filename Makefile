@@ -23,15 +23,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# ExifTool from Debian when apt is there and it is missing (rights features need it).
+# Debian packages Rushline runs (ExifTool for metadata; DejaVu and a CJK fallback font for
+# burnt-in text and PDFs) and those its tests use (poppler-utils renders the PDFs we make;
+# espeak-ng speaks the dialogue of the dialogue-loudness tests). Installed when missing.
+APT_DEPS := libimage-exiftool-perl fonts-dejavu-core fonts-droid-fallback poppler-utils espeak-ng
+
 system-deps:
-	@command -v exiftool >/dev/null || { \
+	@missing=$$(for p in $(APT_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing ExifTool (libimage-exiftool-perl)"; \
-	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
+	    echo "installing $$missing"; \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then \
-	    sudo apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
-	  else echo "note: ExifTool not found; rights features will say so (apt-get install libimage-exiftool-perl)"; fi; }
+	    sudo apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing Debian packages: $$missing (apt-get install $$missing)"; fi; \
+	fi
 
 samples: setup
 	$(PY) -m sample_media $(SAMPLES)

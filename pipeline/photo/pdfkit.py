@@ -1,9 +1,7 @@
 """What the contact sheet and the portfolio share: a Unicode font, header and footer, stars and
 colour labels, and photos turned upright and reduced before they go into a PDF.
 
-Unicode file names and captions need a TrueType font: DejaVu Sans from the Debian package
-`fonts-dejavu-core` (italics from `fonts-dejavu-extra` when installed). Without it the PDF
-still renders with the PDF core font, and characters outside Latin-1 are replaced by '?'.
+Fonts (DejaVu Sans with a CJK fallback) come from pipeline.report.pdf, shared with every PDF.
 """
 
 from __future__ import annotations
@@ -17,28 +15,14 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from pipeline.names import printable
+from pipeline.report.pdf import FAMILY, add_fonts
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-FONT_FILES = {
-    "": "DejaVuSans.ttf",
-    "B": "DejaVuSans-Bold.ttf",
-    "I": "DejaVuSans-Oblique.ttf",
-    "BI": "DejaVuSans-BoldOblique.ttf",
-}
 LABEL_RGB = {
     "red": (220, 50, 47), "orange": (240, 140, 20), "yellow": (230, 200, 40),
     "green": (60, 170, 70), "blue": (40, 110, 220), "purple": (140, 70, 180),
     "pink": (235, 110, 170),
 }  # fmt: skip
 GREY = (120, 120, 120)
-
-
-def font_path(style: str = "") -> Path | None:
-    for folder in FONT_DIRS:
-        p = folder / FONT_FILES[style]
-        if p.is_file():
-            return p
-    return None
 
 
 class PhotoPDF(FPDF):
@@ -56,18 +40,11 @@ class PhotoPDF(FPDF):
         self.set_creator("Rushline")
 
     def _fonts(self) -> str:
-        regular = font_path("")
-        if regular is None:
-            return "helvetica"
-        self.add_font("DejaVu", "", str(regular))
-        for style in ("B", "I", "BI"):
-            p = font_path(style) or font_path("B" if "B" in style else "") or regular
-            self.add_font("DejaVu", style, str(p))
-        return "DejaVu"
+        return add_fonts(self)
 
     @property
     def unicode(self) -> bool:
-        return self.family == "DejaVu"
+        return self.family == FAMILY
 
     def t(self, text: object) -> str:
         """User text made safe for the page: one line per name, Latin-1 on core fonts."""

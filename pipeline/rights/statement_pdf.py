@@ -10,19 +10,14 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from pipeline.names import printable
+from pipeline.report.pdf import add_fonts
 
 if TYPE_CHECKING:
     from pipeline.rights.statement import Statement, StatementItem
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 WIDTHS = (52, 16, 40, 50, 38, 22, 44)
 HEADER = ("Material", "Kind", "Rights holder", "Licence / terms", "Uses · territories", "Until")
 RED = (190, 30, 30)
-
-
-def _fonts(pdf: FPDF) -> None:
-    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
 
 
 def _row_cells(item: StatementItem) -> list[str]:
@@ -65,7 +60,7 @@ def statement_pdf(st: Statement) -> bytes:
     """The statement as PDF bytes (A4 landscape, one table, flagged rows in red)."""
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_auto_page_break(True, margin=12)
-    _fonts(pdf)
+    add_fonts(pdf)
     pdf.add_page()
     _summary(pdf, st)
     pdf.set_font("DejaVu", "", 7.5)
