@@ -5,10 +5,14 @@ A day on set and in post, in one flow, on the generated sample media:
 1. probe     — what every file on the cards and the masters is;
 2. offload   — each card to two "drives" (folders standing in for mounted SSDs), hashed once,
                every copy re-read and verified, an ASC MHL history per roll;
-3. rights    — XMP sidecars for the offloaded photo originals (never touched), rights embedded in
-               the deliverables, then checked against the template;
-4. qc        — the programme master against the French PAD profile, the web deliverable against
-               the web profile; the master's expected findings are compared with what QC found.
+3. rights    — XMP sidecars for the offloaded photo originals (never touched);
+4. qc        — the programme master against the French PAD profile; the master's expected
+               findings are compared with what QC found;
+5. deliver   — the clean promo master QC'd on arrival, then made into a French PAD and a web
+               version, loudness-normalised (reusing the arrival measurement), rights embedded
+               (or side-carred for MXF), QC'd again;
+6. photo     — the stills card ingested with renaming, picks from in-camera ratings, web/print/
+               social exports with rights embedded and checked, a contact sheet and a portfolio.
 
 Writes `summary.json` (the truth) and `summary.html` into --out. Re-running finishes the job:
 verified copies are not copied again.
@@ -21,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -33,11 +36,19 @@ os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 from prefect import flow, get_run_logger  # noqa: E402
 
+from flows.deliver import deliver_flow  # noqa: E402
 from flows.offload import offload_flow  # noqa: E402
+from flows.photo import (  # noqa: E402
+    photo_export_flow,
+    photo_ingest_task,
+    photo_previews_task,
+    photo_sheets_task,
+)
 from flows.probe import probe_task  # noqa: E402
 from flows.qc import qc_batch_flow  # noqa: E402
 from flows.rights import rights_flow  # noqa: E402
-from pipeline.fsutil import atomic_write_text, atomic_writer  # noqa: E402
+from pipeline.fsutil import atomic_write_text  # noqa: E402
+from pipeline.photo.picks import select  # noqa: E402
 from pipeline.qc.expected import compare_expected  # noqa: E402
 from pipeline.report import render_html  # noqa: E402
 from pipeline.tools import tool_versions  # noqa: E402
@@ -45,6 +56,8 @@ from pipeline.tools import tool_versions  # noqa: E402
 RIGHTS_TEMPLATE = "example"
 PAD_PROFILE = "fr-pad-hd"
 WEB_PROFILE = "web-h264"
+PHOTO_RENAME = "{date}_{client}_{seq:04}"
+PORTFOLIO_INTRO = Path(__file__).resolve().parents[1] / "profiles/photo/portfolio-intro.example.md"
 
 
 def _load_manifest(samples: Path) -> dict[str, Any]:
@@ -52,14 +65,6 @@ def _load_manifest(samples: Path) -> dict[str, Any]:
     if not manifest.is_file():
         raise SystemExit(f"error: {manifest} not found; run `make samples` first")
     return json.loads(manifest.read_text(encoding="utf-8"))
-
-
-def _copy_new(src: Path, dest: Path) -> Path:
-    """Copy src to dest unless dest exists (a re-run keeps the deliverable it already made)."""
-    if not dest.exists():
-        with open(src, "rb") as fin, atomic_writer(dest, overwrite=False) as fout:
-            shutil.copyfileobj(fin, fout, 8 << 20)
-    return dest
 
 
 def _stage(name: str, what: str) -> None:
@@ -138,36 +143,28 @@ def _photo_originals(rolls: list[dict[str, Any]]) -> list[Path]:
     )
 
 
-def rights_stage(originals: list[Path], masters: Path, out_dir: Path) -> dict[str, Any]:
-    _stage("rights", "XMP sidecars for the originals, rights embedded in the deliverables")
+def rights_stage(originals: list[Path], out_dir: Path) -> dict[str, Any]:
+    """Sidecars for the offloaded originals (never touched); deliverables and photo exports get
+    their rights embedded where they are made (deliver and photo stages)."""
+    _stage("rights", "XMP sidecars for the offloaded originals, which are never modified")
     sidecar_dir = out_dir / "rights" / "sidecars"
     sidecar_dir.mkdir(parents=True, exist_ok=True)
-    side = rights_flow([str(p) for p in originals], RIGHTS_TEMPLATE, sidecar_dir=str(sidecar_dir))
-    # Copies of the web master and the camera JPEGs stand in for deliverables made by
-    # Rushline (files we make get their rights embedded; originals only get sidecars).
-    deliver = out_dir / "deliver"
-    deliverables = [_copy_new(masters / "WEB_MASTER.mp4", deliver / "WEB_MASTER.mp4")]
-    deliverables += [
-        _copy_new(p, deliver / "photos" / p.name) for p in originals if p.suffix.lower() == ".jpg"
-    ]
-    embedded = rights_flow([str(p) for p in deliverables], RIGHTS_TEMPLATE, embed=True)
-    results = side + embedded
+    results = rights_flow(
+        [str(p) for p in originals], RIGHTS_TEMPLATE, sidecar_dir=str(sidecar_dir)
+    )
     errors = [r for r in results if r["action"] == "error"]
     not_written = sum(len(r["not_written"]) for r in results)
     return {
         "verdict": "fail" if errors else ("warn" if not_written else "pass"),
-        "headline": f"{len(side)} sidecars for originals in {sidecar_dir}, rights embedded in "
-        f"{len(embedded)} deliverables in {deliver}; {len(errors)} errors, "
-        f"{not_written} fields not written",
+        "headline": f"{len(results)} sidecars for originals in {sidecar_dir}; "
+        f"{len(errors)} errors, {not_written} fields not written",
         "results": results,
-        "web_deliverable": str(deliverables[0]),
     }
 
 
-def qc_stage(masters: Path, web_file: Path, out_dir: Path) -> dict[str, Any]:
-    _stage("qc", f"the programme master against {PAD_PROFILE}, the web file against {WEB_PROFILE}")
+def qc_stage(masters: Path, out_dir: Path) -> dict[str, Any]:
+    _stage("qc", f"the programme master against {PAD_PROFILE} (it is built to fail)")
     pad = qc_batch_flow([str(masters / "PROGRAMME_MASTER.mxf")], PAD_PROFILE, str(out_dir / "qc"))
-    web = qc_batch_flow([str(web_file)], WEB_PROFILE, str(out_dir / "qc" / "web"))
     expected = json.loads((masters / "PROGRAMME_MASTER.expected.json").read_text(encoding="utf-8"))
     master = pad["results"][0]
     check = compare_expected(expected, master)
@@ -179,13 +176,87 @@ def qc_stage(masters: Path, web_file: Path, out_dir: Path) -> dict[str, Any]:
         "verdict": master["verdict"],
         "headline": f"PROGRAMME_MASTER vs {PAD_PROFILE}: {master['verdict']} "
         f"(built to fail: {len(check['found'])} designed faults found, "
-        f"{len(check['missed'])} missed, {len(check['false_alarms'])} false alarms); "
-        f"WEB_MASTER vs {WEB_PROFILE}: {web['results'][0]['verdict']}",
+        f"{len(check['missed'])} missed, {len(check['false_alarms'])} false alarms)",
         "expected": check,
         "report_html": pad["report_html"],
         "report_json": pad["report_json"],
-        "web_report_html": web["report_html"],
     }
+
+
+def deliver_stage(masters: Path, out_dir: Path) -> dict[str, Any]:
+    """QC the clean promo on arrival, then deliver it as PAD and web, each QC'd again."""
+    promo = masters / "PROMO_MASTER.mxf"
+    _stage("deliver", f"{promo.name} as {PAD_PROFILE} and {WEB_PROFILE}, each QC'd before it goes")
+    arrival = qc_batch_flow([str(promo)], PAD_PROFILE, str(out_dir / "deliver" / "arrival_qc"))
+    loudness = arrival["results"][0]["measurements"].get("loudness") or {}
+    note = deliver_flow(
+        [str(promo)],
+        [PAD_PROFILE, WEB_PROFILE],
+        str(out_dir / "deliver" / "delivery"),
+        rights_template=RIGHTS_TEMPLATE,
+        measurements={str(promo): loudness},
+    )
+    made = [d.model_dump(mode="json") for d in note.deliverables]
+    ok = note.ok
+    return {
+        "verdict": "pass" if ok else "fail",
+        "headline": "; ".join(
+            f"{Path(d['output'] or d['master']).name} ({d['profile']}): {d['status']}, QC "
+            f"{d['qc_verdict'] or '—'}, {_lufs(d)}"
+            for d in made
+        ),
+        "deliverables": made,
+        "manifest": note.manifest,
+        "report_html": str(out_dir / "deliver" / "delivery" / "delivery_note.html"),
+    }
+
+
+def _lufs(d: dict[str, Any]) -> str:
+    value = d.get("measured", {}).get("integrated_lufs")
+    return f"{value:.1f} LUFS" if isinstance(value, int | float) else "loudness —"
+
+
+def photo_stage(card: Path, out_dir: Path) -> dict[str, Any]:
+    """Ingest the stills card, pick, export for web/print/social, sheets and portfolio."""
+    _stage("photo", "ingest, picks, web/print/social exports, contact sheet, portfolio")
+    base = out_dir / "photo"
+    drive = base / "PHOTO_SSD"
+    drive.mkdir(parents=True, exist_ok=True)  # stands in for the photographer's mounted SSD
+    ingest = photo_ingest_task(str(card), [str(drive)], PHOTO_RENAME, {"client": "RushlineStudios"})
+    if not ingest["renamed_dirs"]:
+        return {"verdict": "fail", "headline": f"ingest failed (exit {ingest['exit_code']})"}
+    renamed = Path(ingest["renamed_dirs"][0])
+    photos = sorted(str(p) for p in renamed.rglob("*") if p.is_file() and _is_photo(p))
+    previews = photo_previews_task(photos, str(base / "previews"))
+    picks = [str(p) for p in select([Path(p) for p in photos], min_rating=4)]
+    # Every photo for the web gallery; the picks also for print and social.
+    exports = {
+        preset: photo_export_flow(
+            chosen, preset, str(base / "export" / preset), RIGHTS_TEMPLATE, force=True
+        )
+        for preset, chosen in (("web", photos), ("print", picks), ("social-4x5", picks))
+    }
+    pdfs = photo_sheets_task(
+        photos, picks, str(base), str(PORTFOLIO_INTRO), RIGHTS_TEMPLATE, previews["by_source"]
+    )
+    failed = [r for rs in exports.values() for r in rs if r["status"] != "exported"]
+    return {
+        "verdict": "pass" if not failed and ingest["exit_code"] == 0 else "fail",
+        "headline": f"{len(photos)} photos ingested and renamed, {len(picks)} picks (4+ stars); "
+        + ", ".join(f"{k}: {sum(r['status'] == 'exported' for r in v)}" for k, v in exports.items())
+        + f" exported; contact sheet {pdfs['sheet']['pages']} p., "
+        f"portfolio {pdfs['portfolio']['pages']} p.",
+        "ingest": ingest,
+        "previews": {k: v for k, v in previews.items() if k != "by_source"},
+        "exports": exports,
+        "failed": failed,
+        "report_html": pdfs["portfolio"]["out"],
+        "contact_sheet": pdfs["sheet"]["out"],
+    }
+
+
+def _is_photo(path: Path) -> bool:
+    return path.suffix.lower() in {".jpg", ".jpeg", ".dng", ".crw", ".cr2", ".cr3", ".nef", ".tif"}
 
 
 def _write_summary(summary: dict[str, Any], out_dir: Path) -> None:
@@ -214,8 +285,10 @@ def demo_flow(samples: str, out: str) -> dict[str, Any]:
     stages["probe"] = probe_stage(cards, masters)
     stages["offload"] = offload_stage(cards, out_dir)
     originals = _photo_originals(stages["offload"]["rolls"])
-    stages["rights"] = rights_stage(originals, masters, out_dir)
-    stages["qc"] = qc_stage(masters, Path(stages["rights"]["web_deliverable"]), out_dir)
+    stages["rights"] = rights_stage(originals, out_dir)
+    stages["qc"] = qc_stage(masters, out_dir)
+    stages["deliver"] = deliver_stage(masters, out_dir)
+    stages["photo"] = photo_stage(samples_dir / "cards" / "D_PHOTO", out_dir)
     summary: dict[str, Any] = {
         "samples": str(samples_dir),
         "out": str(out_dir),
@@ -232,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", default="sample_media/out", help="generated sample media")
     parser.add_argument("--out", default="out/demo", help="where results go")
     args = parser.parse_args(argv)
+    # The demo's clips go into a catalogue of its own, not into the user's.
+    catalog = Path(args.out).resolve() / "catalog.sqlite"
+    os.environ.setdefault("RUSHLINE_CATALOG", str(catalog))
     summary = demo_flow(args.samples, args.out)
     out = Path(summary["out"])
     print()
@@ -245,8 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, stage in summary["stages"].items():
         if stage.get("report_html"):
             print(f"  {name + ' report:':<27}{stage['report_html']}")
-    missed = summary["stages"]["qc"]["expected"]["missed"]
-    return 1 if missed else 0
+    if os.environ["RUSHLINE_CATALOG"] == str(catalog):
+        print(f"  catalogue:                 {catalog}")
+        print(f"Try: RUSHLINE_CATALOG={catalog} .venv/bin/rushline catalog search reel:A001")
+    stages = summary["stages"]
+    # The programme master is built to fail QC; every other stage must pass.
+    failed = [n for n, st in stages.items() if n != "qc" and st.get("verdict") == "fail"]
+    return 1 if stages["qc"]["expected"]["missed"] or failed else 0
 
 
 if __name__ == "__main__":

@@ -51,3 +51,45 @@ def photo_export_flow(
     ok = sum(r["status"] == "exported" for r in results)
     print(f"{ok} exported, {len(results) - ok} failed")
     return results
+
+
+@task(name="photo-ingest")
+def photo_ingest_task(card: str, dests: list[str], rename: str, values: dict[str, str]) -> dict:
+    """Offload a photo card (verified, ASC MHL) and build the renamed set beside each copy."""
+    from pipeline.photo.ingest import ingest
+
+    res = ingest(card, dests, rename=rename, values=values)
+    return {
+        "exit_code": res.exit_code,
+        "renamed_dirs": [d.renamed_dir for d in res.destinations],
+        "errors": [e for d in res.destinations for e in d.errors],
+        "files": len(res.map.entries),
+    }
+
+
+@task(name="photo-previews")
+def photo_previews_task(sources: list[str], out: str) -> dict:
+    """Previews from the embedded JPEGs (no demosaic), on every core."""
+    from pipeline.photo.previews import make_previews
+
+    run = make_previews(sources, out, overwrite=True)
+    return {
+        "made": len(run.previews) - len(run.failed),
+        "failed": [f"{p.source}: {p.error}" for p in run.failed],
+        "per_second": round(run.per_second, 1),
+        "by_source": {p.source: p.preview for p in run.previews if p.preview},
+    }
+
+
+@task(name="photo-sheets")
+def photo_sheets_task(
+    sources: list[str], picks: list[str], out: str, intro: str, rights: str, previews: dict
+) -> dict:
+    """The contact sheet of every photo and the portfolio of the picks (PDFs)."""
+    from pipeline.photo.portfolio import portfolio
+    from pipeline.photo.sheets import contact_sheet
+
+    shown = {Path(k): Path(v) for k, v in previews.items()}
+    sheet = contact_sheet(sources, Path(out) / "contact_sheet.pdf", previews=shown, overwrite=True)
+    folio = portfolio(picks, Path(out) / "portfolio.pdf", text=intro, rights=rights, overwrite=True)
+    return {"sheet": sheet.model_dump(), "portfolio": folio.model_dump()}

@@ -50,10 +50,9 @@ def test_demo_runs_the_whole_day_on_the_samples(samples, tmp_path, prefect_harne
         assert roll["exit_code"] == 0
         for dest in roll["destinations"]:
             assert list((Path(dest) / "ascmhl").glob("*.mhl"))
-    # Rights: sidecars for originals, embedded in deliverables, nothing silently skipped.
+    # Rights: sidecars for the originals, nothing silently skipped.
     assert stages["rights"]["verdict"] == "pass"
-    actions = {r["action"] for r in stages["rights"]["results"]}
-    assert actions == {"sidecar", "embedded"}
+    assert {r["action"] for r in stages["rights"]["results"]} == {"sidecar"}
     # QC: the master fails French PAD for exactly the designed reasons.
     qc = stages["qc"]
     assert qc["verdict"] == "fail"
@@ -64,6 +63,23 @@ def test_demo_runs_the_whole_day_on_the_samples(samples, tmp_path, prefect_harne
             (Path(samples["root"]) / "masters" / "PROGRAMME_MASTER.expected.json").read_text()
         )["should_fire"]
     )
+    # Deliver: the clean promo becomes a PAD and a web version, each QC'd and passing, at the
+    # profile's loudness, with rights carried (embedded, or a sidecar for MXF).
+    deliver = stages["deliver"]
+    assert deliver["verdict"] == "pass"
+    made = {d["profile"]: d for d in deliver["deliverables"]}
+    assert set(made) == {"fr-pad-hd", "web-h264"}
+    for profile, target in (("fr-pad-hd", -23.0), ("web-h264", -16.0)):
+        d = made[profile]
+        assert d["status"] == "delivered" and d["qc_verdict"] == "pass"
+        assert abs(d["measured"]["integrated_lufs"] - target) <= 0.1, d["measured"]
+        assert d["rights"], f"{profile}: no rights carried"
+    assert Path(deliver["manifest"]).is_file()
+    # Photo: ingested, picked from in-camera ratings, exported, sheets and portfolio made.
+    photo = stages["photo"]
+    assert photo["verdict"] == "pass" and photo["failed"] == []
+    assert len(photo["exports"]["print"]) == 2  # the 4- and 5-star JPEGs
+    assert Path(photo["contact_sheet"]).is_file() and Path(photo["report_html"]).is_file()
     saved = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert saved["stages"]["qc"]["verdict"] == "fail"
     assert (out / "summary.html").is_file()
