@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from pipeline.catalog.db import open_catalog
 from pipeline.catalog.record import record_offload
 from pipeline.errors import UserInputError
+from pipeline.plan.footprint import COMPONENTS, FACTORS
 from pipeline.plan.status import plan_status
-from pipeline.plan.storage import _load, codecs, load_plan, plan_storage, save_plan, sources
+from pipeline.plan.storage import codecs, load_plan, plan_storage, save_plan, sources
 
 
 def test_every_rate_says_where_it_comes_from():
@@ -24,8 +25,15 @@ def test_every_rate_says_where_it_comes_from():
             assert c.source in srcs, c.name
         if c.status in ("derived", "assumption"):
             assert c.how, c.name
-    for tier in _load()["storage_tiers"].values():
-        assert tier["status"] == "source" and tier["url"] or tier["how"]
+    for fp in plan_storage(
+        "prores-hq", resolution="1920x1080", fps=25, hours=1, retention_years=1
+    ).footprints:
+        for f in fp.factors:  # every storage factor: a document (and where in it) or reasoning
+            assert f.status in ("source", "derived", "assumption"), (fp.tier, f.name)
+            if f.status == "source":
+                assert f.source and f.where and f.url, (fp.tier, f.name)
+            if f.status in ("derived", "assumption"):
+                assert f.how, (fp.tier, f.name)
 
 
 def test_prores_hq_uhd_matches_the_white_paper_scaling():
@@ -61,14 +69,74 @@ def test_fixed_rate_codecs_do_not_scale_and_bad_input_is_refused():
         plan_storage("prores-hq", resolution="1920by1080", fps=25, hours=1)
 
 
-def test_footprint_cold_is_below_hot_cloud():
-    plan = plan_storage(
-        "prores-hq", resolution="1920x1080", fps=25, hours=4, days=30, retention_years=5
+def _hundred_tb(years: float = 5, **kw):
+    """A plan of exactly 100 TB (no margin) kept `years`."""
+    hours = 100e12 / (100e6 / 8 * 3600)  # xavc-s-4k-100 writes 100 Mbit/s whatever the fps
+    return plan_storage(
+        "xavc-s-4k-100",
+        resolution="3840x2160",
+        fps=25,
+        hours=hours,
+        margin=0,
+        retention_years=years,
+        **kw,
     )
+
+
+def test_every_tier_has_the_same_scope():
+    plan = _hundred_tb()
+    assert plan.bytes_total == pytest.approx(100e12, rel=1e-6)
+    assert {f.tier for f in plan.footprints} == {"hot-disk", "cloud-online", "cold-object", "lto"}
+    for f in plan.footprints:
+        assert tuple(f.components) == COMPONENTS, f.tier
+        assert [x.name for x in f.factors] == [*FACTORS, "grid"], f.tier
+        # a tier that silently dropped energy or embodied emissions would show a zero here
+        assert f.components["energy_kgco2e"] > 0 and f.components["embodied_kgco2e"] > 0, f.tier
+        assert f.components["facility_kwh"] > 0, f.tier  # PUE applies to every tier's energy
+        assert f.kgco2e == pytest.approx(
+            f.components["energy_kgco2e"] + f.components["embodied_kgco2e"]
+        )
+        assert f.copies >= 2, f.tier  # replicas each tier keeps are counted
+        assert f.raw_tb >= 100 * f.copies
+
+
+def test_footprint_arithmetic_for_one_tier():
+    plan = _hundred_tb(grid_factor=0.1)
+    hot = next(f for f in plan.footprints if f.tier == "hot-disk")
+    v = {x.name: x.value for x in hot.factors}
+    raw = 100 * v["copies"] * v["raw_per_usable"]
+    device = raw * v["device_w_per_tb"] * v["enclosure_factor"] * 8760 * 5 / 1000
+    assert hot.components["device_kwh"] == pytest.approx(device)
+    assert hot.kwh == pytest.approx(device * v["pue"])
+    assert hot.components["energy_kgco2e"] == pytest.approx(device * v["pue"] * 0.1)
+    embodied = raw * v["embodied_kg_per_tb"] * 5 / v["service_years"]
+    assert hot.components["embodied_kgco2e"] == pytest.approx(embodied)
+
+
+def test_ordering_for_100_tb_over_5_years():
+    """LTO shelf < cold object < on-site disks holds under both sourced grids. On France's grid
+    (RTE 2023, 32 g/kWh) energy is small, so embodied media and copies dominate; on the EU
+    average (EEA 2018, 281 g/kWh) spinning disks' energy dominates and the gap widens."""
+    for grid in ("fr", "eu"):
+        by = {f.tier: f.kgco2e for f in _hundred_tb(grid_name=grid).footprints}
+        assert by["lto"] < by["cold-object"] < by["hot-disk"] < by["cloud-online"], (grid, by)
+    fr = {f.tier: f for f in _hundred_tb(grid_name="fr").footprints}
+    hot = fr["hot-disk"].components
+    assert hot["embodied_kgco2e"] > hot["energy_kgco2e"]  # France: embodied weighs more
+    eu = {f.tier: f for f in _hundred_tb(grid_name="eu").footprints}
+    hot = eu["hot-disk"].components
+    assert hot["energy_kgco2e"] > hot["embodied_kgco2e"]
+    assert eu["hot-disk"].kgco2e > 5 * eu["cold-object"].kgco2e
+
+
+def test_no_tier_uses_a_whole_service_life_cycle_factor():
+    """The Öko-Institut 208 kg/TB-year (servers, network, building) is a wider scope: it is shown
+    for comparison, never used, so no tier sits 100x above the others for scope alone."""
+    plan = _hundred_tb()
     by = {f.tier: f for f in plan.footprints}
-    assert by["lto"].kgco2e < by["cold-object"].kgco2e < by["cloud-online"].kgco2e
-    tb = plan.bytes_total / 1e12
-    assert by["cloud-online"].kgco2e == pytest.approx(208 * tb * 5)
+    assert by["cloud-online"].reference["kgco2e_per_tb_year"] == 208
+    assert by["cloud-online"].kgco2e < 208 * 100 * 5 / 10
+    assert by["cloud-online"].kgco2e < 3 * by["hot-disk"].kgco2e
 
 
 def _synthetic(roll: str, n: int, size: int, dest: str):
@@ -174,3 +242,75 @@ def test_cli_storage_compare_and_save(tmp_path):
     assert again.exit_code != 0
     listed = CliRunner().invoke(app, ["plan", "codecs"])
     assert listed.exit_code == 0 and "dnxhr-hq" in listed.stdout
+
+
+def _app():
+    from pipeline.cli import plan as plan_cli
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    plan_cli.register(app)
+    return app
+
+
+def test_json_lists_components_and_sources_per_tier():
+    args = ["plan", "storage", "--codec", "prores-hq", "--resolution", "3840x2160"]
+    args += ["--fps", "25", "--hours", "3", "--days", "30", "--retention-years", "5", "--json"]
+    r = CliRunner().invoke(_app(), args)
+    assert r.exit_code == 0, r.output
+    (plan,) = json.loads(r.stdout)
+    assert plan["grid"]["name"] == "fr" and plan["grid"]["factor"]["source"].startswith("RTE")
+    assert "embodied" in plan["footprint_scope"]
+    for tier in plan["footprints"]:
+        assert set(tier["components"]) == set(COMPONENTS), tier["tier"]
+        names = {f["name"] for f in tier["factors"]}
+        assert names == {*FACTORS, "grid"}, tier["tier"]
+        for f in tier["factors"]:
+            assert f["status"] == "assumption" and f["how"] or f["source"] and f["url"], f
+    pue = {
+        t["tier"]: next(f for f in t["factors"] if f["name"] == "pue") for t in plan["footprints"]
+    }
+    assert pue["cloud-online"]["source"].startswith("Uptime Institute")
+    assert pue["cloud-online"]["value"] == 1.58
+
+
+def test_storage_table_fits_and_states_its_scope():
+    from rich.console import Console
+
+    from pipeline.cli.plan import footprint_notes, footprint_table
+
+    plan = plan_storage(
+        "braw-8to1", resolution="3840x2160", fps=25, hours=3, days=30, retention_years=5
+    )
+    con = Console(width=100, record=True)
+    con.print(footprint_table(plan))
+    for line in footprint_notes(plan):
+        con.print(line)
+    text = con.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "…" not in text  # no number or header cut short
+    assert "Scope, every tier" in text and "embodied" in text and "RTE" in text
+
+
+def test_codecs_table_fits_100_columns_one_line_per_codec():
+    from rich.console import Console
+
+    from pipeline.cli.plan import codecs_table
+
+    table, srcs = codecs(), sources()
+    t, notes = codecs_table(table, srcs)
+    con = Console(width=100, record=True)
+    con.print(t)
+    lines = con.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 100
+    for name, c in table.items():
+        (row,) = [line for line in lines if f" {name} " in line]  # exactly one line each
+        assert f"{c.mbps:g}" in row and c.status in row
+    assert notes and all(n in srcs for n in notes)
+    assert not any("White Paper" in line for line in lines)  # sources are footnotes, not cells
+    r = CliRunner().invoke(_app(), ["plan", "codecs", "--sources"])
+    assert r.exit_code == 0 and "[1] " in r.stdout and "h265-proxy:" in r.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import exitcodes
 from pipeline.cli._common import console, err_console, esc, fail, user_errors, write_json
@@ -27,13 +28,58 @@ def _print_plan(plan) -> None:  # noqa: ANN001 - Plan
         highlight=False,
     )
     if plan.footprints:
-        t = Table(title=f"keeping one copy {plan.retention_years:g} years")
-        for col in ("storage", "kWh", "kg CO2e", "basis"):
-            t.add_column(col)
-        for f in plan.footprints:
-            kwh = f"{f.kwh:.1f}" if f.kwh is not None else "—"
-            t.add_row(esc(f.label), kwh, f"{f.kgco2e:.1f}", esc(f.status))
-        console.print(t)
+        console.print(footprint_table(plan))
+        for line in footprint_notes(plan):
+            console.print(Text(line), highlight=False)
+
+
+def footprint_table(plan) -> Table:  # noqa: ANN001 - Plan
+    """One row per tier: copies kept, kWh, energy and embodied kg CO2e, total, and how many of
+    its factors are sourced (the rest are assumptions, listed with --json)."""
+    title = f"kg CO2e of keeping {plan.bytes_total / TB:.1f} TB for {plan.retention_years:g} years"
+    t = Table(title=title)
+    rows = []
+    for f in plan.footprints:
+        c = f.components
+        n_src = sum(x.status in ("source", "derived") for x in f.factors)
+        rows.append(
+            [
+                f"{f.copies:g}",
+                f"{f.kwh:,.0f}",
+                f"{c['energy_kgco2e']:,.0f}",
+                f"{c['embodied_kgco2e']:,.0f}",
+                f"{f.kgco2e:,.0f}",
+                f"{n_src}/{len(f.factors)} src",
+            ]
+        )
+    t.add_column("storage", overflow="fold")  # the label may wrap; numbers never shrink
+    heads = ("copies", "kWh", "energy", "embodied", "total", "basis")
+    for i, col in enumerate(heads):
+        width = max(len(col), *(len(r[i]) for r in rows))
+        t.add_column(col, justify="left" if col == "basis" else "right", min_width=width)
+    for f, r in zip(plan.footprints, rows, strict=True):
+        t.add_row(Text(f.label), *r)
+    return t
+
+
+def footprint_notes(plan) -> list[str]:  # noqa: ANN001 - Plan
+    """The footnote: same scope for every tier, the grid, and the wider-scope reference."""
+    g = plan.grid
+    lines = [
+        f"Scope, every tier: {plan.footprint_scope}.",
+        f"Grid: {g.label}, {g.factor.value:g} kg CO2e/kWh ({g.factor.status}"
+        + (f": {g.factor.source}" if g.factor.source else "")
+        + "); --grid eu|fr or --grid-factor N to change it.",
+    ]
+    for f in plan.footprints:
+        ref = f.reference
+        if ref:
+            lines.append(
+                f"For comparison ({f.label}): {ref['kgco2e_per_tb_year']:g} kg CO2e per TB-year, "
+                f"{ref['note']}."
+            )
+    lines.append("Every factor, its source or the reasoning behind an assumption: --json.")
+    return lines
 
 
 plan_app = typer.Typer(help="Storage planning from codec data rates.", no_args_is_help=True)
@@ -52,7 +98,8 @@ def storage_cmd(
     margin: float = typer.Option(0.2, "--margin", min=0, help="Safety margin (0.2 = 20 %)."),
     retention: float = typer.Option(0, "--retention-years", min=0, help="Footprint period."),
     capacity: float | None = typer.Option(None, "--capacity-tb", help="Each destination."),
-    grid: float | None = typer.Option(None, "--grid-factor", help="kg CO2e per kWh."),
+    grid: str | None = typer.Option(None, "--grid", help="Grid factor by name: fr, eu."),
+    grid_factor: float | None = typer.Option(None, "--grid-factor", help="kg CO2e per kWh."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     save: Path | None = typer.Option(None, "--save", help="Save the (first) plan as JSON."),
     force: bool = typer.Option(False, "--force", help="Replace an existing --save file."),
@@ -74,7 +121,8 @@ def storage_cmd(
             margin=margin,
             retention_years=retention,
             capacity_tb=capacity,
-            grid=grid,
+            grid_name=grid,
+            grid_factor=grid_factor,
         )
         for c in codec
     ]
@@ -89,29 +137,42 @@ def storage_cmd(
 
 @plan_app.command("codecs")
 @user_errors
-def codecs_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """The codec data rates we plan with, and where each number comes from."""
+def codecs_cmd(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    show_how: bool = typer.Option(False, "--sources", help="Also say how each rate was derived."),
+) -> None:
+    """The codec data rates we plan with; sources as numbered footnotes."""
     from pipeline.plan.storage import codecs, sources
 
     table, srcs = codecs(), sources()
     if json_out:
         write_json({"codecs": {k: v.model_dump() for k, v in table.items()}, "sources": srcs}, None)
         return
-    t = Table(expand=True)
-    for col in ("codec", "family", "Mbit/s", "at", "basis", "source"):
-        t.add_column(col, overflow="fold")
-    for c in table.values():
-        src = srcs.get(c.source or "", {}).get("title", "") if c.source else ""
-        basis = c.status + (f": {c.how}" if c.how else "")
-        t.add_row(
-            c.name,
-            c.family,
-            f"{c.mbps:g}",
-            f"{c.width}x{c.height} {c.fps:g}",
-            esc(basis),
-            esc(src),
-        )
+    t, notes = codecs_table(table, srcs)
     console.print(t)
+    for n, key in enumerate(notes, 1):
+        console.print(Text(f"[{n}] {srcs[key]['title']} {srcs[key].get('url', '')}"))
+    if show_how:
+        for c in table.values():
+            if c.how:
+                console.print(Text(f"{c.name}: {c.how}"))
+
+
+def codecs_table(table, srcs) -> tuple[Table, list[str]]:  # noqa: ANN001 - dicts of the data file
+    """A compact table (one line per codec) and the source keys its [n] markers point to."""
+    notes: list[str] = []
+    t = Table()
+    for col in ("codec", "family", "Mbit/s", "at", "basis"):
+        t.add_column(col, no_wrap=True, justify="right" if col == "Mbit/s" else "left")
+    for c in table.values():
+        basis = c.status
+        if c.source in srcs:
+            if c.source not in notes:
+                notes.append(c.source)
+            basis += f" [{notes.index(c.source) + 1}]"
+        at = f"{c.width}x{c.height} {c.fps:g}"
+        t.add_row(Text(c.name), Text(c.family), f"{c.mbps:g}", at, Text(basis))
+    return t, notes
 
 
 @plan_app.command("status")

@@ -1,5 +1,5 @@
 """How much a shoot writes, per day, per destination and in total, and what keeping it costs in
-energy and CO2e on hot disks vs cold storage. Numbers come from data/codec_rates.yaml, where
+energy and CO2e per storage tier (footprint.py). Numbers come from data/codec_rates.yaml, where
 each value says whether it is from a source, derived, or an assumption."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.errors import ProfileError, UserInputError
 from pipeline.fsutil import atomic_write_text
+from pipeline.plan.footprint import SCOPE, Footprint, Grid, footprints, grid
 
 DATA = Path(__file__).with_name("data") / "codec_rates.yaml"
 TB = 10**12
@@ -31,14 +32,6 @@ class CodecRate(BaseModel):
     status: str
     source: str | None = None
     how: str | None = None
-
-
-class Footprint(BaseModel):
-    tier: str
-    label: str
-    kwh: float | None
-    kgco2e: float
-    status: str
 
 
 class Plan(BaseModel):
@@ -59,6 +52,8 @@ class Plan(BaseModel):
     bytes_all_copies: int
     capacity_tb: float | None = None
     retention_years: float = 0
+    footprint_scope: str = SCOPE
+    grid: Grid | None = None
     footprints: list[Footprint] = Field(default_factory=list)
 
 
@@ -95,19 +90,12 @@ def parse_resolution(text: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def footprints(total_bytes: int, years: float, grid: float | None = None) -> list[Footprint]:
+def keeping(
+    total_bytes: int, years: float, grid_name: str | None = None, grid_factor: float | None = None
+) -> tuple[Grid, list[Footprint]]:
     """Energy and CO2e of keeping `total_bytes` for `years` in each storage tier."""
-    data = _load()
-    g = grid if grid is not None else data["grid"]["kgco2e_per_kwh"]
-    tb = total_bytes / TB
-    out = []
-    for name, t in data["storage_tiers"].items():
-        kwh = t["kwh_per_tb_year"] * tb * years if t["kwh_per_tb_year"] is not None else None
-        kg = t["kgco2e_per_tb_year"] * tb * years if t["kgco2e_per_tb_year"] is not None else None
-        if kg is None:
-            kg = (kwh or 0) * g
-        out.append(Footprint(tier=name, label=t["label"], kwh=kwh, kgco2e=kg, status=t["status"]))
-    return out
+    g = grid(_load(), grid_name, grid_factor)
+    return g, footprints(_load(), total_bytes, years, g)
 
 
 def plan_storage(
@@ -122,7 +110,8 @@ def plan_storage(
     margin: float = 0.2,
     retention_years: float = 0,
     capacity_tb: float | None = None,
-    grid: float | None = None,
+    grid_name: str | None = None,
+    grid_factor: float | None = None,
 ) -> Plan:
     """Size a shoot: `hours` recorded per camera per day, for `days`, on `copies` destinations."""
     table = codecs()
@@ -154,7 +143,7 @@ def plan_storage(
         retention_years=retention_years,
     )
     if retention_years > 0:
-        plan.footprints = footprints(total, retention_years, grid)
+        plan.grid, plan.footprints = keeping(total, retention_years, grid_name, grid_factor)
     return plan
 
 
