@@ -12,9 +12,11 @@ Three measurements on the same master, in the same run:
   separate  what a script over ffmpeg's own filters does: ebur128 (true peak), blackdetect,
             freezedetect, silencedetect and signalstats, each its own decoding pass.
 
-Goals (issue 4): rushline / decode <= 1.25; separate / rushline reported as the speed-up.
-Wall time on a shared machine is noisy: the table also shows CPU time (this process and its
-children), and each timing is the best of --repeat runs.
+Goals (issue 4, issue 11): rushline / decode <= 1.25; separate / rushline reported as the
+speed-up. Wall time on a shared machine is noisy: the three runs that make the ratio alternate in
+a rotating order, each is repeated --repeat times and the table shows medians (wall and CPU time
+of this process and its children), with the load average before and after, so a reader can tell
+a quiet measurement from a busy one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -114,10 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="15 s master instead of 60 s")
     parser.add_argument("--seconds", type=int, default=None, help="master length")
-    parser.add_argument("--repeat", type=int, default=None, help="best of N (default 3, quick 1)")
+    parser.add_argument("--repeat", type=int, default=None, help="median of N (default 5, quick 3)")
+    parser.add_argument(
+        "--no-separate", action="store_true", help="skip the five separate ffmpeg passes"
+    )
     args = parser.parse_args(argv)
     seconds = args.seconds or (15 if args.quick else 60)
-    repeat = args.repeat or (1 if args.quick else 3)
+    repeat = args.repeat or (3 if args.quick else 5)
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
     from pipeline.profiles import load_profile
@@ -140,20 +146,26 @@ def main(argv: list[str] | None = None) -> int:
         ("rushline qc (one pass)", rushline),
         ("  of which: the pass with idle checks", lambda: idle_pass(master)),
     ]
-    best: dict[str, tuple[float, float]] = {}
+    load_before = os.getloadavg()
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in variants}
     for k in range(repeat):
         for name, fn in variants[k % 3 :] + variants[: k % 3]:
-            wall, cpu = timed(fn, 1)
-            if name not in best or wall < best[name][0]:
-                best[name] = (wall, cpu)
-    rows += [(name, *best[name]) for name, _ in variants]
+            times[name].append(timed(fn, 1))
+    for name, _ in variants:
+        walls = [w for w, _ in times[name]]
+        cpus = [c for _, c in times[name]]
+        rows.append((name, statistics.median(walls), statistics.median(cpus)))
+    ratios = [
+        q[0] / d[0] for q, d in zip(times[variants[1][0]], times[variants[0][0]], strict=True)
+    ]
     sep_wall = sep_cpu = 0.0
-    for name, extra in SEPARATE.items():
+    for name, extra in {} if args.no_separate else SEPARATE.items():
         wall, cpu = timed(lambda extra=extra: _ffmpeg(["-i", ffmpeg_input(master), *extra]), 1)
         rows.append((f"  ffmpeg {name} pass", wall, cpu))
         sep_wall += wall
         sep_cpu += cpu
-    rows.append(("ffmpeg checks as separate passes", sep_wall, sep_cpu))
+    if not args.no_separate:
+        rows.append(("ffmpeg checks as separate passes", sep_wall, sep_cpu))
 
     decode_wall = rows[0][1]
     qc_wall, qc_cpu = rows[1][1], rows[1][2]
@@ -171,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         f"rushline / decode-only   = {ratio:5.2f}x   (goal <= {GOAL:.2f}x: "
         f"{'MET' if ratio <= GOAL else 'NOT MET'})"
     )
-    print(f"separate passes / rushline = {speedup:5.2f}x speed-up")
+    print(f"  per round: {', '.join(f'{r:.2f}' for r in ratios)} (median of {repeat})")
+    if not args.no_separate:
+        print(f"separate passes / rushline = {speedup:5.2f}x speed-up")
+    load = ", ".join(f"{x:.2f}" for x in load_before)
+    print(f"load average before: {load}; after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"cpu: rushline / decode-only = {qc_cpu / rows[0][2]:5.2f}x  ({os.cpu_count()} cores)")
     verdict = getattr(result, "verdict", None)
     print(f"(QC verdict {getattr(verdict, 'value', verdict)}, {len(result.findings)} findings)")  # type: ignore[attr-defined]

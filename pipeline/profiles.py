@@ -34,6 +34,19 @@ class SourceRef(Strict):
     url: str | None = None
     version: str | None = None  # edition of the document the values were taken from
     uncertain: list[str] = Field(default_factory=list)  # values we could not confirm
+    # Per value: dotted key ("loudness.target_lufs", or a section such as "format.video") ->
+    # "document, version/date, section or page" it was read from (tests/test_profiles_audit.py).
+    citations: dict[str, str] = Field(default_factory=dict)
+
+
+class DialogueSpec(Strict):
+    """Dialogue-gated loudness (pipeline/qc/dialogue.py, an open approximation of Dolby
+    Dialogue Intelligence), checked beside the full-mix reading of `loudness`."""
+
+    target_lufs: float  # Netflix: -27 LKFS
+    tolerance_lu: float = Field(default=2.0, ge=0)
+    min_speech_ratio: float = Field(default=0.15, ge=0, le=1)  # less speech: full mix decides
+    severity: Sev = "error"
 
 
 class LoudnessSpec(Strict):
@@ -47,10 +60,15 @@ class LoudnessSpec(Strict):
     max_momentary_lufs: float | None = None
     max_lra_lu: float | None = None
     min_lra_lu: float | None = None
+    lra_severity: Sev | None = None  # None: the loudness severity (LRA is advice in most specs)
     # Channels of the programme mix that is measured, 1-based across all audio channels in
     # file order, with the layout giving BS.1770 channel weights (5.1: L R C LFE Ls Rs).
     channels: list[int] | None = None  # None: all channels
     layout: Literal["mono", "stereo", "5.1", "auto"] = "auto"
+    # Dialogue-gated reading; with gating "dialogue" it decides and the full mix is the second
+    # stage (Netflix: flag only when both fail).
+    dialogue: DialogueSpec | None = None
+    gating: Literal["programme", "dialogue"] = "programme"
     severity: Sev = "error"
 
     @model_validator(mode="after")
@@ -74,6 +92,7 @@ class VideoFormatSpec(Strict):
     max_bitrate_mbps: float | None = None
     width: int | None = None
     height: int | None = None
+    min_height: int | None = None  # at least this many lines (Netflix HD: 1080 or more)
     frame_rate: float | None = None
     frame_rates: list[float] | None = None  # any of these (a master accepted at 23.976/24/25)
     scan_type: Literal["progressive", "interlaced"] | None = None
@@ -103,6 +122,18 @@ class AudioFormatSpec(Strict):
     sample_rate: int | None = None
     bit_depth: int | None = None
     min_bitrate_kbps: float | None = None
+    channels_per_track: int | None = None  # 1: every track mono (AS-11 UK DPP, PAD)
+
+
+class BitstreamSpec(Strict):
+    """Structure QC (pipeline/qc/bitstream.py): GOP, rate mode, timecode, A/V length, AFD."""
+
+    gop: GopSpec | None = None  # long GOP expected: N, M, closed (XDCAM HD422: 12, 3, closed)
+    bitrate_mode: Literal["CBR", "VBR"] | None = None  # MediaInfo BitRate_Mode of the video
+    timecode: bool = True  # one continuous timecode; every timecode in the file agrees
+    av_duration_frames: float | None = 1.0  # audio and video lengths within this many frames
+    afd_values: list[int] | None = None  # AFD must be present and one of these (SMPTE 2016-1)
+    severity: Sev | None = None  # None: the format's severity
 
 
 class FormatSpec(Strict):
@@ -115,6 +146,7 @@ class FormatSpec(Strict):
     duration_tolerance_s: float = 0.0
     max_duration_s: float | None = None
     start_timecode: str | None = None  # "10:00:00:00"
+    bitstream: BitstreamSpec | None = None  # None: structure not checked
     severity: Sev = "error"
 
 
@@ -207,9 +239,147 @@ class RightsRequirement(Strict):
     severity: Sev = "warning"
 
 
-# --- encode: what the deliver stage makes ------------------------------------------------------
+# --- audio layout: what every channel of the deliverable is ------------------------------------
+
+# One role per audio channel, in file order (PAD and AS-11 carry one mono track per channel):
+# the complete stereo mix, a 5.1 mix in SMPTE/ITU order (L R C LFE Ls Rs, EBU R 91), the
+# music-and-effects / international sound pair, audio description, a mono mix, or unused
+# (digital silence). QC checks them; deliver lays its tracks out from them.
+Role = Literal[
+    "stereo_l",
+    "stereo_r",
+    "mix_l",
+    "mix_r",
+    "mix_c",
+    "mix_lfe",
+    "mix_ls",
+    "mix_rs",
+    "me_l",
+    "me_r",
+    "ad_l",
+    "ad_r",
+    "ad",
+    "mono",
+    "unused",
+]
+MIX_ROLES: dict[str, tuple[str, ...]] = {
+    "stereo": ("stereo_l", "stereo_r"),
+    "5.1": ("mix_l", "mix_r", "mix_c", "mix_lfe", "mix_ls", "mix_rs"),
+    "me": ("me_l", "me_r"),
+    "ad": ("ad_l", "ad_r"),
+}
+PAIR_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("stereo mix", "stereo_l", "stereo_r"),
+    ("5.1 front", "mix_l", "mix_r"),
+    ("5.1 surround", "mix_ls", "mix_rs"),
+    ("M&E", "me_l", "me_r"),
+    ("audio description", "ad_l", "ad_r"),
+)
+
+
+class AudioLayoutSpec(Strict):
+    """The role of every audio channel, 1-based in file order (the list's position)."""
+
+    tracks: list[Role] = Field(min_length=1)
+    # Digital silence on an unused channel: no sample above this peak (−120 dBFS is below a
+    # 16-bit LSB; dither or hum on an "unused" track is noise a broadcaster rejects).
+    unused_max_peak_dbfs: float = Field(default=-120.0, le=0)
+    swap_check: bool = True  # pairs whose L and R look exchanged (see pipeline.qc.sound)
+    severity: Sev = "error"
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AudioLayoutSpec:
+        for mix, roles in MIX_ROLES.items():
+            present = [r for r in roles if r in self.tracks]
+            if present and len(present) != len(roles):
+                missing = [r for r in roles if r not in self.tracks]
+                raise ValueError(f"the {mix} mix is incomplete: no {', '.join(missing)}")
+        for role in set(self.tracks) - {"unused"}:
+            if self.tracks.count(role) > 1:
+                raise ValueError(f"role {role} is on more than one channel")
+        return self
+
+    def mixes(self) -> dict[str, list[int]]:
+        """1-based channels of every complete mix the layout declares, in role order."""
+        out = {
+            m: [self.tracks.index(r) + 1 for r in roles]
+            for m, roles in MIX_ROLES.items()
+            if roles[0] in self.tracks
+        }
+        for single in ("mono", "ad"):
+            if single in self.tracks:
+                out[single] = [self.tracks.index(single) + 1]
+        return out
+
+    def pairs(self) -> list[tuple[str, int, int]]:
+        """(name, left, right) 1-based for every L/R pair the layout declares."""
+        return [
+            (name, self.tracks.index(lt) + 1, self.tracks.index(rt) + 1)
+            for name, lt, rt in PAIR_ROLES
+            if lt in self.tracks
+        ]
+
+    def unused(self) -> list[int]:
+        return [i + 1 for i, r in enumerate(self.tracks) if r == "unused"]
+
+
+# --- programme by timecode and the line-up before it ------------------------------------------
 
 _TC_RE = re.compile(r"^\d{2}:[0-5]\d:[0-5]\d[:;]\d{2}$")
+
+
+class LineupPart(Strict):
+    """How long one element of the line-up may last (0 s: absent is fine)."""
+
+    min_s: float = Field(default=0.0, ge=0)
+    max_s: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> LineupPart:
+        if self.min_s > self.max_s:
+            raise ValueError(f"min_s ({self.min_s:g}) is above max_s ({self.max_s:g})")
+        return self
+
+
+class ToneSpec(Strict):
+    """Line-up tone: EBU R 68 / R 49 alignment, 1 kHz sine at −18 dBFS (peak, AES17 dBFS)."""
+
+    frequency_hz: float = Field(default=1000.0, gt=0)
+    frequency_tolerance_hz: float = Field(default=10.0, ge=0)
+    level_dbfs: float = Field(default=-18.0, le=0)
+    level_tolerance_db: float = Field(default=0.5, ge=0)
+    required: bool = False  # a line-up without tone is a finding
+    channels: list[int] | None = None  # 1-based channels that must carry it; None: any
+
+
+class LineupSpec(Strict):
+    """What may precede the programme start, and for how long."""
+
+    max_s: float = Field(default=0.0, ge=0)  # whole line-up; 0: the file starts at the programme
+    bars: LineupPart = LineupPart()
+    clock: LineupPart = LineupPart()  # countdown clock (moving picture)
+    slate: LineupPart = LineupPart()  # slate / ident card
+    black: LineupPart = LineupPart()
+    tone: ToneSpec | None = None
+    severity: Sev = "error"
+
+
+class ProgrammeSpec(Strict):
+    """Where the programme is: its first frame's timecode; before it, only line-up."""
+
+    start_timecode: str  # "10:00:00:00"
+    lineup: LineupSpec = LineupSpec()
+    severity: Sev = "error"  # a file starting after the programme, or too long before it
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ProgrammeSpec:
+        if not _TC_RE.match(self.start_timecode):
+            raise ValueError(f"start_timecode {self.start_timecode!r} is not HH:MM:SS:FF")
+        return self
+
+
+# --- encode: what the deliver stage makes ------------------------------------------------------
+
 NAMING_FIELDS = ("stem", "profile", "title", "version", "date", "ext")
 
 
@@ -281,7 +451,8 @@ class AudioTrackSpec(Strict):
     An empty `source` is digital silence with `channels` channels.
     """
 
-    role: str  # "stereo mix L", "M&E R", "silence"...
+    # The channel's role (a mono track); None: taken from the profile's `audio.tracks`.
+    role: Role | None = None
     source: list[int] = Field(default_factory=list)
     channels: int | None = Field(default=None, ge=1)  # default: len(source), or 1 for silence
 
@@ -291,6 +462,8 @@ class AudioTrackSpec(Strict):
             raise ValueError("source channels are numbered from 1")
         if self.source and self.channels is not None and self.channels != len(self.source):
             raise ValueError("channels must equal the number of source channels")
+        if self.role == "unused" and self.source:
+            raise ValueError("an unused track carries digital silence: give it no source")
         return self
 
     @property
@@ -381,7 +554,93 @@ class Profile(Strict):
     picture: PictureSpec = PictureSpec()
     sound: SoundSpec = SoundSpec()
     rights: RightsRequirement | None = None
+    # What every audio channel is (QC checks it, deliver lays its tracks out by it).
+    audio: AudioLayoutSpec | None = None
+    # The programme's first frame by timecode, and the line-up allowed before it.
+    programme: ProgrammeSpec | None = None
     encode: EncodeSpec | None = None  # what `rushline deliver` makes (None: QC only)
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> Profile:
+        _check_loudness_mix(self)
+        _check_encode_tracks(self)
+        _check_encode_head(self)
+        return self
+
+    def track_roles(self) -> list[str] | None:
+        """The role of every audio channel: `audio.tracks`, else the encode's mono track roles."""
+        if self.audio is not None:
+            return list(self.audio.tracks)
+        a = self.encode.audio if self.encode is not None else None
+        if a is not None and all(t.role is not None and t.width == 1 for t in a.tracks):
+            return [str(t.role) for t in a.tracks]
+        return None
+
+    def programme_start_timecode(self) -> str | None:
+        if self.programme is not None:
+            return self.programme.start_timecode
+        return self.encode.programme_start_timecode if self.encode is not None else None
+
+
+def _check_loudness_mix(p: Profile) -> None:
+    """loudness.channels, when given with a declared layout, must be one of its mixes."""
+    if p.audio is None or p.loudness is None or p.loudness.channels is None:
+        return
+    mixes = p.audio.mixes()
+    if p.loudness.channels not in mixes.values():
+        shown = ", ".join(f"{k} {v}" for k, v in mixes.items()) or "none"
+        raise ValueError(
+            f"loudness.channels {p.loudness.channels} is not a mix of audio.tracks ({shown})"
+        )
+
+
+def _check_encode_tracks(p: Profile) -> None:
+    """The encode's tracks lay out exactly the channels `audio.tracks` declares."""
+    a = p.encode.audio if p.encode is not None else None
+    if a is None or p.audio is None:
+        return
+    widths = sum(t.width for t in a.tracks)
+    if widths != len(p.audio.tracks):
+        raise ValueError(
+            f"encode.audio.tracks make {widths} channel(s); audio.tracks declares "
+            f"{len(p.audio.tracks)}"
+        )
+    pos = 0
+    for i, t in enumerate(a.tracks, start=1):
+        declared = p.audio.tracks[pos : pos + t.width]
+        if t.role is not None and (t.width != 1 or declared[0] != t.role):
+            raise ValueError(
+                f"encode.audio.tracks {i}: role {t.role} but audio.tracks says {declared[0]}"
+            )
+        if "unused" in declared and t.source:
+            raise ValueError(f"encode.audio.tracks {i}: an unused channel gets a source")
+        pos += t.width
+
+
+def _check_encode_head(p: Profile) -> None:
+    """What deliver puts before the programme is what QC accepts as line-up."""
+    enc = p.encode
+    if enc is None or p.programme is None:
+        return
+    tc = enc.programme_start_timecode
+    if tc is not None and tc != p.programme.start_timecode:
+        raise ValueError(
+            f"encode.programme_start_timecode {tc} differs from programme.start_timecode "
+            f"{p.programme.start_timecode} (leave the encode's out)"
+        )
+    head, lu = enc.head, p.programme.lineup
+    if head is None or head.duration_s == 0:
+        return
+    for what, have, allowed in (
+        ("bars_s", head.bars_s, lu.bars.max_s),
+        ("slate_s", head.slate_s, lu.slate.max_s),
+        ("black_s", head.black_s, lu.black.max_s),
+        ("duration", head.duration_s, lu.max_s),
+    ):
+        if have > allowed + 1e-9:
+            raise ValueError(
+                f"encode.head {what} {have:g} s is longer than the line-up allows ({allowed:g} s)"
+            )
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -737,7 +996,7 @@ def loudness_summary(spec: LoudnessSpec | None) -> str:
     return text
 
 
-def format_summary(spec: FormatSpec | None) -> str:
+def format_summary(spec: FormatSpec | None, programme: ProgrammeSpec | None = None) -> str:
     """The delivery format in one line: 'MXF OP-1a · MPEG Video 4:2:2@High 50 Mb/s · ...'."""
     if spec is None:
         return "any format"
@@ -796,6 +1055,8 @@ def format_summary(spec: FormatSpec | None) -> str:
             parts.append(snd.strip())
     if spec.start_timecode:
         parts.append(f"TC {spec.start_timecode}")
+    if programme is not None:
+        parts.append(f"programme at TC {programme.start_timecode}")
     if spec.max_duration_s:
         parts.append(f"≤{_fmt_num(spec.max_duration_s)} s")
     return " · ".join(parts) or "any format"

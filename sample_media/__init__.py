@@ -58,7 +58,7 @@ from sample_media.master import (
 )
 from sample_media.misc import build_misc
 
-GENERATOR_VERSION = "9"
+GENERATOR_VERSION = "10"
 MANIFEST = "manifest.json"
 
 Manifest = dict[str, Any]

@@ -173,7 +173,8 @@ def test_layout_weights() -> None:
     assert weights_for_layout("5.1", 6) == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41]
     assert weights_for_layout("auto", 2) == [1.0, 1.0]
     assert weights_for_layout("auto", 5) == [1.0, 1.0, 1.0, 1.41, 1.41]
-    assert weights_for_layout("auto", 8) == [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 0.0, 0.0]
+    # eight mono tracks: the stereo mix on 1-2 (EBU R 48 / R 123), not a 5.1 on 1-6
+    assert weights_for_layout("auto", 8) == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     with pytest.raises(LoudnessInputError, match="needs 2 channels"):
         weights_for_layout("stereo", 6)
     with pytest.raises(LoudnessInputError, match="no standard"):

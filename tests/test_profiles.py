@@ -97,7 +97,10 @@ def test_bundled_values_match_the_specs(user_dir: Path) -> None:
     )
     assert v.min_bitrate_mbps <= 50 <= v.max_bitrate_mbps
     assert (a.tracks, a.channels, a.bit_depth, a.sample_rate) == (8, 8, 24, 48000)
-    assert pad.format.start_timecode == "10:00:00:00"
+    # the programme starts at 10:00:00:00; the file may begin earlier with line-up
+    assert pad.format.start_timecode is None
+    assert pad.programme and pad.programme.start_timecode == "10:00:00:00"
+    assert pad.audio and pad.audio.tracks[:4] == ["stereo_l", "stereo_r", "me_l", "me_r"]
     # pre-roll and fades at programme boundaries are expected in a PAD
     assert pad.picture.black.head_allowed_s > 0
 
@@ -122,7 +125,7 @@ def test_bundled_values_match_the_specs(user_dir: Path) -> None:
 def test_summaries_read_like_a_spec_sheet(user_dir: Path) -> None:
     pad = load_profile("fr-pad-hd")
     assert loudness_summary(pad.loudness) == "-23 LUFS ±1 LU, TP -3 dBTP"
-    line = format_summary(pad.format)
+    line = format_summary(pad.format, pad.programme)
     for part in ("MXF OP-1a", "MPEG Video 4:2:2@High", "1920x1080i25 TFF", "PCM 8×24-bit"):
         assert part in line
     assert "TC 10:00:00:00" in line
@@ -327,7 +330,7 @@ def test_cli_show_prints_the_resolved_profile(user_dir: Path) -> None:
     assert data["loudness"]["max_short_term_lufs"] == -18.0
     assert data["picture"]["black"]["min_duration_s"] == 0.2  # defaults are resolved
     js = runner.invoke(app, ["profiles", "show", "fr-pad-hd", "--json"])
-    assert json.loads(js.stdout)["format"]["start_timecode"] == "10:00:00:00"
+    assert json.loads(js.stdout)["programme"]["start_timecode"] == "10:00:00:00"
     missing = runner.invoke(app, ["profiles", "show", "nope-nope"])
     assert missing.exit_code == 2
     assert "unknown profile 'nope-nope'" in missing.stderr

@@ -44,7 +44,7 @@ def _entry_json(e: ProfileEntry) -> dict:
             "title": p.title,
             "summary": p.summary,
             "loudness": loudness_summary(p.loudness),
-            "format": format_summary(p.format),
+            "format": format_summary(p.format, p.programme),
             "source": p.source.document,
             "uncertain": len(p.source.uncertain),
         }
@@ -101,7 +101,7 @@ def _print_list(entries: list[ProfileEntry]) -> None:
             esc(e.name),
             esc(p.kind),
             esc(loudness_summary(p.loudness)),
-            esc(format_summary(p.format)),
+            esc(format_summary(p.format, p.programme)),
             esc(_short_source(p.source.document, len(p.source.uncertain))),
             esc(origin),
         )
@@ -158,7 +158,8 @@ def profiles_check(
         if not as_json:
             console.print(
                 f"[green]ok[/] {esc(f)}: {esc(p.name)} — "
-                f"{esc(loudness_summary(p.loudness))}; {esc(format_summary(p.format))}",
+                f"{esc(loudness_summary(p.loudness))}; "
+                f"{esc(format_summary(p.format, p.programme))}",
                 highlight=False,
             )
     if as_json:

@@ -112,32 +112,6 @@ def output_name(plan: Plan, opts: Options, today: str) -> str:
     return safe_name(enc.naming.format(**{k: safe_name(v) for k, v in fields.items()}))
 
 
-def closed_loop_profile(profile: Profile, plan: Plan, start_tc: str | None) -> Profile:
-    """The profile the deliverable is QC'd against: the same, with the file's first timecode
-    (programme start minus the head) and the head's black and silence allowed at the head."""
-    head = plan.encode.head
-    fmt = profile.format
-    if fmt is not None and fmt.start_timecode and start_tc and head is not None:
-        fmt = fmt.model_copy(update={"start_timecode": start_tc})
-    if head is None or head.duration_s == 0:
-        return profile.model_copy(update={"format": fmt})
-    black = profile.picture.black.model_copy(
-        update={"head_allowed_s": profile.picture.black.head_allowed_s + head.black_s}
-    )
-    silence = profile.sound.silence.model_copy(
-        update={
-            "head_allowed_s": profile.sound.silence.head_allowed_s + head.slate_s + head.black_s
-        }
-    )
-    return profile.model_copy(
-        update={
-            "format": fmt,
-            "picture": profile.picture.model_copy(update={"black": black}),
-            "sound": profile.sound.model_copy(update={"silence": silence}),
-        }
-    )
-
-
 def _with_head(profile: Profile, opts: Options) -> Profile:
     enc = profile.encode
     # The override shortens or removes a head the profile asks for; it never adds one.
@@ -195,7 +169,7 @@ def _slate(plan: Plan, work: Path, opts: Options, size: tuple[int, int], today: 
         loudness=loudness_summary(plan.profile.loudness),
         date=today,
         profile=plan.profile.name,
-        start_tc=plan.encode.programme_start_timecode,
+        start_tc=plan.profile.programme_start_timecode(),
     )
     return render_slate(work / "slate.png", lines, size)
 
@@ -209,7 +183,7 @@ def _encode(
     size = (v.width or m.width or 0, v.height or m.height or 0) if v is not None else (0, 0)
     wav = _normalise(plan, work, opts, d)
     slate = _slate(plan, work, opts, size, today)
-    tc = plan.encode.programme_start_timecode
+    tc = plan.profile.programme_start_timecode()
     if tc and plan.fps is not None:
         d.programme_start_timecode = tc
         head_s = float(sum(head_frames(plan, plan.fps)) / plan.fps) if plan.encode.head else 0.0
@@ -316,7 +290,9 @@ def deliver_one(
         if on_start is not None:
             on_start(f"{master.name} → {name}", (plan.master.duration_s or 0.0) + plan.head_s)
         tmp = _encode(plan, work, name, opts, d, on_progress)
-        qc = qc_file(tmp, closed_loop_profile(profile, plan, d.start_timecode))
+        # The deliverable is checked against the profile as it is: its head sits before the
+        # programme start timecode, so QC reads it as line-up (pipeline.qc.lineup).
+        qc = qc_file(tmp, profile)
         qc.file = str(final)
         _summarise_qc(qc, d)
         if qc.verdict == Verdict.ERROR:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pipeline.assets import Asset, AudioStream, VideoStream
@@ -127,6 +128,11 @@ def check_format(asset: Asset, spec: FormatSpec) -> list[Finding]:
         _check_video(c, spec.video)
     if spec.audio is not None:
         _check_audio(c, spec.audio)
+    if spec.bitstream is not None and Path(asset.path).is_file():
+        # Structure needs the file itself (a hand-built Asset has none to read).
+        from pipeline.qc.bitstream import check_bitstream
+
+        c.findings.extend(check_bitstream(asset.path, spec.bitstream, severity=spec.severity))
     return c.findings
 
 
@@ -236,6 +242,7 @@ def _check_video(c: _Checker, vspec: VideoFormatSpec | None) -> None:
             )
     _check_video_bitrate(c, v, vspec)
     _check_frame_size(c, v, vspec)
+    _check_min_height(c, v, vspec)
     _check_frame_rate(c, v, vspec)
     _check_scan(c, v, vspec)
     _equal(
@@ -315,6 +322,20 @@ def _check_frame_size(c: _Checker, v: VideoStream, vspec: VideoFormatSpec) -> No
         c.deviation("format.video.frame_size", f"frame size is {got}, expected {want}", got, want)
 
 
+def _check_min_height(c: _Checker, v: VideoStream, vspec: VideoFormatSpec) -> None:
+    if vspec.min_height is None:
+        return
+    if v.height is None:
+        c.unknown("format.video.min_height", "picture height", vspec.min_height)
+    elif v.height < vspec.min_height:
+        c.deviation(
+            "format.video.min_height",
+            f"picture is {v.height} lines high, expected at least {vspec.min_height}",
+            v.height,
+            vspec.min_height,
+        )
+
+
 def _check_frame_rate(c: _Checker, v: VideoStream, vspec: VideoFormatSpec) -> None:
     rates = list(vspec.frame_rates or [])
     if vspec.frame_rate is not None and vspec.frame_rate not in rates:
@@ -375,6 +396,16 @@ def _check_audio(c: _Checker, aspec: AudioFormatSpec) -> None:
             f"{len(streams)} audio track(s), expected {aspec.tracks}",
             len(streams),
             aspec.tracks,
+        )
+    if aspec.channels_per_track is not None:
+        _per_track(
+            c,
+            streams,
+            "format.audio.channels_per_track",
+            "channels per track",
+            lambda a: a.channels,
+            aspec.channels_per_track,
+            ok=lambda got, want: got == want,
         )
     wanted_channels = [aspec.channels] if aspec.channels is not None else []
     wanted_channels += [n for n in aspec.channels_one_of or [] if n not in wanted_channels]

@@ -153,10 +153,11 @@ def weights_for_layout(layout: str, channels: int) -> list[float]:
     """BS.1770 channel weights: 'mono' [1], 'stereo' [1,1], '5.1' L R C LFE Ls Rs ->
     [1,1,1,0,1.41,1.41], 'auto' by channel count.
 
-    'auto': 1-3 channels all 1.0; 5 = 5.0 (L R C Ls Rs); 6 = 5.1; 8 = the PAD layout (5.1 on
-    channels 1-6, stereo on 7-8): the 5.1 mix is measured and the stereo pair weighs 0, since
-    a programme's loudness is that of one mix. To measure the stereo pair instead, select
-    channels 7-8 (profile `loudness.channels`) with layout 'stereo'.
+    'auto': 1-3 channels all 1.0; 5 = 5.0 (L R C Ls Rs); 6 = 5.1; 8 = eight mono tracks as
+    broadcasters exchange them (EBU R 48 / R 123, French PAD, DPP): the complete stereo mix on
+    1-2 is measured and 3-8 (international sound, 5.1, audio description) weigh 0, since a
+    programme's loudness is that of one mix. A profile that knows its layout declares each
+    track's role (`audio.tracks`) and every declared mix is metered on its own.
     """
     if channels < 1:
         raise LoudnessInputError(f"cannot measure loudness of {channels} audio channels")
@@ -193,9 +194,9 @@ def weights_for_layout(layout: str, channels: int) -> list[float]:
     if channels == 6:
         return [1.0, 1.0, 1.0, 0.0, SURROUND_WEIGHT, SURROUND_WEIGHT]
     if channels == 8:
-        # The 8-channel PAD layout carries a 5.1 mix on 1-6 and a stereo mix on 7-8; the
-        # programme loudness is the 5.1 mix's (the stereo pair is measured on its own).
-        return [1.0, 1.0, 1.0, 0.0, SURROUND_WEIGHT, SURROUND_WEIGHT, 0.0, 0.0]
+        # Eight mono tracks: the stereo mix comes first (EBU R 48 Table 1, EBU R 123); there is
+        # no source for the '5.1 on 1-6, stereo on 7-8' this once assumed.
+        return [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     raise LoudnessInputError(
         f"no standard BS.1770 layout for {channels} channels",
         hint="set the profile's loudness.channels and layout to the mix to measure",

@@ -1,4 +1,5 @@
-"""Picture checks: black, freeze (and still cards), EBU R103 levels/gamut, flashes, interlace.
+"""Picture checks: black, freeze (and still cards), EBU R103 levels/gamut, flashes and regular
+patterns (PSE: an open approximation, not a Harding-certified test), interlace.
 
 `PictureAnalysis` is fed the reduced frames of the one decode pass and keeps a few numbers per
 frame (a 1-hour programme at 25 fps is 90 000 rows: small). The checks below turn those series
@@ -8,6 +9,13 @@ Working on the reduced (area-averaged, ~480 px wide) picture is deliberate: blac
 flash areas are fractions of the screen and do not change; for levels the averaging acts as the
 low-pass filter EBU R103 asks for before counting pixels, but it also hides isolated
 single-pixel excursions, which the 1 % rule ignores anyway.
+
+Flash resolution. The flash rule is an area rule (transitions over more than a quarter of the
+screen), measured on every second pixel of the reduced picture: 240 × 135 samples of 8 × 8
+source pixels each (HD), each an area average, so a flashing region's measured share is off by
+at most one sample row or column along each edge (0.4-0.7 % of the screen for a region near
+25 %), far inside the margin between a 23 % and a 27 % region (tests/test_qc_pse.py). A finer
+grid would not change a decision near the 25 % limit by more than that edge term.
 """
 
 from __future__ import annotations
@@ -21,6 +29,14 @@ import numpy as np
 from pipeline.profiles import PictureSpec, Profile
 from pipeline.qc.decode import StreamLayout
 from pipeline.qc.findings import Finding, Severity
+from pipeline.qc.pse import (
+    NOT_CERTIFIED,
+    PATTERN_EVERY_S,
+    PatternDetector,
+    PatternSample,
+    extended_sequences,
+    pattern_spans,
+)
 from pipeline.qc.registry import Measured, qc_check
 
 # A frame is black only if its dark pixels sit within this fraction of the nominal range above
@@ -79,7 +95,11 @@ class PictureAnalysis:
     flash_dir: list[int] = field(default_factory=list)  # +1 up, -1 down, 0 none (luminance)
     red_dir: list[int] = field(default_factory=list)  # same for saturated red
     flash_area: list[float] = field(default_factory=list)
+    patterns: list[PatternSample] = field(default_factory=list)  # every pattern_step frames
     thumbnails: dict[int, np.ndarray] = field(default_factory=dict)  # frame -> RGB uint8
+    # Frames before the programme start by timecode (set by pipeline.qc.run): line-up, measured
+    # by pipeline.qc.lineup, never judged as programme (a moving countdown clock included).
+    lineup_frames: int = 0
 
     def __post_init__(self) -> None:
         depth = self.layout.bit_depth
@@ -118,6 +138,8 @@ class PictureAnalysis:
         self._prev_lum: np.ndarray | None = None
         self._prev_red: np.ndarray | None = None
         self._state: tuple[bool, bool, bool, int] = (False, False, False, 0)
+        self.pattern_step = max(1, round(self.fps * PATTERN_EVERY_S))
+        self._patterns: PatternDetector | None = None
 
     # --- per frame ---------------------------------------------------------------------------
 
@@ -201,7 +223,21 @@ class PictureAnalysis:
         ys, cbs, crs = self._measure_levels(y, planes)
         fdir = self._measure_flashes(cur)
         rdir = self._measure_red(index, ys, cbs, crs)
+        if index % self.pattern_step == 0 and self.spec.flashes.enabled:
+            self._measure_pattern(index, planes)
         self._note_thumbnail(index, planes, is_black, fdir or rdir)
+
+    def _measure_pattern(self, index: int, planes: np.ndarray) -> None:
+        """Regular patterns (stripes, gratings) on the whole reduced picture, in cd/m²."""
+        y = planes[0]
+        if self._patterns is None or self._patterns.shape != y.shape:
+            self._patterns = PatternDetector(y.shape)
+        sample = self._patterns.measure(index, np.take(self.lum_lut, y))
+        starts = sample.hazardous and not (self.patterns and self.patterns[-1].hazardous)
+        if starts and len(self.thumbnails) < MAX_THUMBNAILS:
+            yn, _, _, r, g, b = self._rgb_full(planes)
+            self.thumbnails[index] = _thumb(yn, r, g, b)
+        self.patterns.append(sample)
 
     def _measure_black(self, y: np.ndarray) -> bool:
         """Black-pixel share and how dark the dark part is; True for a black frame."""
@@ -427,6 +463,7 @@ def programme_bounds(pa: PictureAnalysis) -> tuple[int, int]:
     the head (bars, slate, countdown) or to the tail."""
     n = pa.frames
     filler = pa.black_mask().copy()
+    filler[: pa.lineup_frames] = True
     stills, _ = still_runs(pa)
     for s in stills:
         filler[s.start : s.end] = True
@@ -446,7 +483,10 @@ def check_black(m: Measured, profile: Profile) -> list[Finding]:
     mask = pa.black_mask()
     first, last = programme_bounds(pa)
     min_frames = max(1, round(spec.min_duration_s * fps))
-    segs = [s for s in runs(mask) if s.end - s.start >= min_frames]
+    # line-up black is pipeline.qc.lineup's; a run across the programme start counts from it
+    lu = pa.lineup_frames
+    segs = [Segment(max(s.start, lu), s.end) for s in runs(mask) if s.end > lu]
+    segs = [s for s in segs if s.end - s.start >= min_frames]
     m.measurements["black"] = [
         {
             "start_s": s.seconds(fps)[0],
@@ -533,6 +573,8 @@ def check_freeze(m: Measured, profile: Profile) -> list[Finding]:
     ]
     out = []
     for s in freezes:
+        if s.end <= pa.lineup_frames:
+            continue  # a held frame of the line-up (clock, slate) is not a programme freeze
         dur = (s.end - s.start) / fps
         out.append(
             _seg_finding(
@@ -662,7 +704,8 @@ def _flash_segments(
 @qc_check("flashes", domain="picture", enabled=lambda p: p.picture.flashes.enabled)
 def check_flashes(m: Measured, profile: Profile) -> list[Finding]:
     """Photosensitive epilepsy (ITU-R BT.1702, Ofcom): > 3 flashes in any second over ≥ 25 %
-    of the screen, for luminance and for saturated red."""
+    of the screen, for luminance and for saturated red; extended flashing as a warning. An
+    open approximation, not a Harding-certified test."""
     pa = m.picture
     assert pa is not None
     spec = profile.picture.flashes
@@ -687,7 +730,7 @@ def check_flashes(m: Measured, profile: Profile) -> list[Finding]:
                     _sev(spec.severity),
                     f"{what} flashing at up to {worst} flashes per second over "
                     f"≥ {spec.min_area_ratio:.0%} of the screen (limit "
-                    f"{spec.max_flashes_per_second:g}/s, ITU-R BT.1702)",
+                    f"{spec.max_flashes_per_second:g}/s, ITU-R BT.1702; {NOT_CERTIFIED})",
                     s,
                     fps,
                     pa,
@@ -696,7 +739,83 @@ def check_flashes(m: Measured, profile: Profile) -> list[Finding]:
                 )
             )
     m.measurements["flashes"] = meas
-    return _cap(out, "flashes")
+    return _cap(out, "flashes") + _extended_flashes(pa, spec.min_area_ratio, meas)
+
+
+def _extended_flashes(
+    pa: PictureAnalysis, min_area: float, meas: dict[str, object]
+) -> list[Finding]:
+    """Ofcom: flashing at 2-3 per second is within the limit but a risk when sustained for
+    more than 5 s. Reported as a warning."""
+    fps = pa.fps
+    out = []
+    for what, dirs in (("luminance", pa.flash_dir), ("saturated red", pa.red_dir)):
+        seqs = extended_sequences(flash_times(dirs, fps), fps)
+        key = f"extended_{what.replace(' ', '_')}"
+        meas[key] = [
+            {"start_s": round(a / fps, 3), "end_s": round(b / fps, 3), "per_second": round(r, 2)}
+            for a, b, r in seqs
+        ]
+        for a, b, rate in seqs:
+            dur = (b - a) / fps
+            out.append(
+                _seg_finding(
+                    "flashes.extended",
+                    Severity.WARNING,
+                    f"extended flashing: {what} flashing at {rate:.1f} per second for {dur:.1f} s "
+                    f"over ≥ {min_area:.0%} of the screen (Ofcom guidance: sequences at 2-3 "
+                    f"flashes per second longer than 5 s are a risk; {NOT_CERTIFIED})",
+                    Segment(a, b),
+                    fps,
+                    pa,
+                    round(rate, 2),
+                    2.0,
+                )
+            )
+    return _cap(out, "flashes.extended")
+
+
+@qc_check("patterns", domain="picture", enabled=lambda p: p.picture.flashes.enabled)
+def check_patterns(m: Measured, profile: Profile) -> list[Finding]:
+    """Regular patterns (Ofcom, BT.1702 family): stripes with more than five light-dark pairs,
+    bright stripes ≥ 50 cd/m², over more than a quarter of the screen for more than 0.5 s."""
+    pa = m.picture
+    assert pa is not None
+    fps = pa.fps
+    spans = pattern_spans(pa.patterns, pa.pattern_step, fps)
+    worst = max(pa.patterns, key=lambda s: s.area * (s.pairs > 5), default=None)
+    m.measurements["patterns"] = {
+        "analysis": f"{m.decode.analysis_width}x{m.decode.analysis_height} luminance, every "
+        f"{pa.pattern_step} frames ({NOT_CERTIFIED})",
+        "max_area_percent": round(worst.area * 100, 1) if worst else 0.0,
+        "spans": [
+            {
+                "start_s": round(a / fps, 3),
+                "end_s": round(b / fps, 3),
+                "area_percent": round(s.area * 100, 1),
+                "pairs": round(s.pairs, 1),
+                "contrast_cd_m2": round(s.contrast_cd_m2, 1),
+            }
+            for a, b, s in spans
+        ],
+    }
+    out = []
+    for a, b, s in spans:
+        out.append(
+            _seg_finding(
+                "patterns",
+                _sev(profile.picture.flashes.severity),
+                f"regular pattern: about {s.pairs:.0f} light-dark pairs of stripes, "
+                f"{s.contrast_cd_m2:.0f} cd/m² apart, over {s.area:.0%} of the screen (Ofcom: "
+                f"more than 5 pairs over more than 25 % is a PSE risk; {NOT_CERTIFIED})",
+                Segment(a, min(b, pa.frames)),
+                fps,
+                pa,
+                round(s.area * 100, 1),
+                25.0,
+            )
+        )
+    return _cap(out, "patterns")
 
 
 @qc_check("interlace", domain="picture", enabled=lambda p: p.picture.interlace.enabled)

@@ -33,6 +33,11 @@ class Measured:
     # Programme start/end in seconds: after the line-up (bars, slate, head black) and before
     # the tail black, as the picture shows it; None for audio-only files.
     programme_s: tuple[float, float] | None = None
+    # Programme start by timecode (profile `programme.start_timecode` minus the file's first
+    # timecode), clipped to the file; None when the file has no timecode or the profile no
+    # programme start. Everything before it is line-up, never programme.
+    lineup_s: float | None = None
+    lineup_head_s: float | None = None  # the same before clipping (negative: starts too late)
 
 
 CheckFn = Callable[[Measured, Profile], list[Finding]]
@@ -68,6 +73,7 @@ def qc_check(
 
 def registered() -> list[Check]:
     """Every registered check, in registration order (picture and sound modules loaded)."""
+    import pipeline.qc.dialogue  # noqa: F401  (registers loudness.dialogue)
     import pipeline.qc.picture  # noqa: F401  (registers the picture checks)
     import pipeline.qc.sound  # noqa: F401  (registers the sound checks)
 

@@ -8,6 +8,7 @@ exit 2), and a batch always goes on with the next file.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from pipeline.errors import MediaError, RushlineError
 from pipeline.profiles import Profile
 from pipeline.qc.decode import DecodeStats, StreamLayout, decode_pass, probe_layout
 from pipeline.qc.findings import Finding, QCResult, Severity, Verdict, verdict_of
+from pipeline.qc.lineup import LineupAnalysis, check_lineup, head_by_timecode
 from pipeline.qc.registry import Measured, checks_for
 from pipeline.tools import tool_versions
 
@@ -118,16 +120,18 @@ def _qc(
     tools: dict[str, str | None],
 ) -> QCResult:
     layout, asset, fps = _preflight(p, profile)
-    stats, picture, sound = _decode(p, profile, layout, fps)
+    head = head_by_timecode(getattr(asset, "start_timecode", None), profile.programme, fps)
+    la = _lineup_analysis(layout, head, fps)
+    stats, picture, sound = _decode(p, profile, layout, fps, la)
     decoded = _check_decoded(p, profile, layout, picture, sound)
     m = Measured(layout=layout, decode=stats, picture=picture, sound=sound, asset=asset)
-    if picture is not None:
-        from pipeline.qc.picture import programme_bounds
-
-        first, last = programme_bounds(picture)
-        m.programme_s = (round(first / picture.fps, 3), round(last / picture.fps, 3))
-        m.measurements["programme"] = {"start_s": m.programme_s[0], "end_s": m.programme_s[1]}
+    if not math.isnan(head):
+        m.lineup_head_s = round(head, 6)
+        m.lineup_s = round(min(max(head, 0.0), decoded), 6)
+    _place_programme(m, decoded)
     findings = _findings(m, profile)
+    if profile.programme is not None:
+        findings.extend(check_lineup(m, profile, la))
     m.measurements["decode"] = _decode_measurements(m, decoded)
     _thumbnails(findings, picture, thumbnails_dir, p)
     return QCResult(
@@ -139,6 +143,40 @@ def _qc(
         findings=findings,
         tools=tools,
     )
+
+
+def _lineup_analysis(layout: StreamLayout, head: float, fps: float | None) -> LineupAnalysis | None:
+    """A line-up analysis for the frames and audio before the programme start by timecode."""
+    if math.isnan(head) or head <= 0:
+        return None
+    rate = next((a.sample_rate for a in layout.audio if a.sample_rate), None) or 48000
+    has_picture = layout.has_video and not layout.video_is_still
+    frames = round(head * fps) if has_picture and fps else 0
+    return LineupAnalysis(
+        frames=frames, samples=round(head * rate), sample_rate=rate, bit_depth=layout.bit_depth
+    )
+
+
+def _place_programme(m: Measured, decoded: float) -> None:
+    """Programme start and end: the timecode's start when known (everything before is line-up,
+    even a moving countdown clock), else the picture's; the end is where the picture ends."""
+    picture = m.picture
+    if picture is not None:
+        from pipeline.qc.picture import programme_bounds
+
+        if m.lineup_s is not None:
+            picture.lineup_frames = round(m.lineup_s * picture.fps)
+        first, last = programme_bounds(picture)
+        start = round(first / picture.fps, 3) if m.lineup_s is None else m.lineup_s
+        m.programme_s = (start, max(start, round(last / picture.fps, 3)))
+    elif m.lineup_s is not None:
+        m.programme_s = (m.lineup_s, round(decoded, 3))
+    if m.programme_s is not None:
+        m.measurements["programme"] = {
+            "start_s": m.programme_s[0],
+            "end_s": m.programme_s[1],
+            "by": "timecode" if m.lineup_s is not None else "picture",
+        }
 
 
 def _preflight(p: Path, profile: Profile) -> tuple[StreamLayout, Any, float | None]:
@@ -171,7 +209,7 @@ def _preflight(p: Path, profile: Profile) -> tuple[StreamLayout, Any, float | No
 
 
 def _decode(
-    p: Path, profile: Profile, layout: StreamLayout, fps: float | None
+    p: Path, profile: Profile, layout: StreamLayout, fps: float | None, la: LineupAnalysis | None
 ) -> tuple[DecodeStats, PictureAnalysis | None, SoundAnalysis | None]:
     """The one decode pass, feeding the picture and sound analyses."""
     from pipeline.qc.picture import PictureAnalysis
@@ -193,13 +231,24 @@ def _decode(
                 hint="re-export the file with its audio channels",
             )
         holder["sound"] = SoundAnalysis(profile=profile, sample_rate=rate, channels=channels)
+        if la is not None and rate != la.sample_rate:
+            la.samples = round(la.samples * rate / la.sample_rate)
+            la.sample_rate = rate
 
     def on_audio(block: Any) -> None:
         holder["sound"].feed(block)
+        if la is not None:
+            la.feed_audio(block)
 
+    def on_frame(index: int, planes: Any) -> None:
+        assert picture is not None and la is not None
+        picture.feed(index, planes)
+        la.feed_frame(index, planes)
+
+    frame_sink = (on_frame if la is not None and la.frames else picture.feed) if picture else None
     stats = decode_pass(
         layout,
-        on_frame=picture.feed if picture is not None else None,
+        on_frame=frame_sink,
         on_audio=on_audio if layout.has_audio else None,
         on_audio_format=on_audio_format,
     )
@@ -259,7 +308,7 @@ def _findings(m: Measured, profile: Profile) -> list[Finding]:
 
         findings.extend(check_format(m.asset, profile.format))
     for check in checks_for(profile, domains=domains):
-        findings.extend(check.func(m, profile))
+        findings.extend(_outside_lineup(m, check.name, check.func(m, profile)))
     errors = m.decode.decode_errors
     if errors:
         findings.append(
@@ -272,6 +321,27 @@ def _findings(m: Measured, profile: Profile) -> list[Finding]:
             )
         )
     return findings
+
+
+LINEUP_STILL_JUDGED = {"clipping"}  # a clipped line-up tone is still a fault in the file
+
+
+def _outside_lineup(m: Measured, check: str, found: list[Finding]) -> list[Finding]:
+    """Drop findings lying wholly inside the line-up before the programme start by timecode
+    (a countdown clock's sweep is not a pattern, its black is not programme black); the
+    line-up is judged by pipeline.qc.lineup against the profile's line-up allowances."""
+    lineup = m.lineup_s
+    if not lineup or check in LINEUP_STILL_JUDGED:
+        return found
+    kept, dropped = [], []
+    for f in found:
+        end = f.end_s if f.end_s is not None else f.start_s
+        (dropped if end is not None and end <= lineup + 0.05 else kept).append(f)
+    if dropped:
+        m.measurements.setdefault("lineup_excluded", []).extend(
+            {"check": f.check, "start_s": f.start_s, "end_s": f.end_s} for f in dropped
+        )
+    return kept
 
 
 def _decode_measurements(m: Measured, decoded: float) -> dict[str, Any]:

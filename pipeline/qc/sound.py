@@ -37,11 +37,41 @@ def _db(power_or_amp: float, *, power: bool) -> float | None:
 
 
 def programme_channels(profile: Profile, channels: int) -> list[int]:
-    """0-based channels of the programme mix: the profile's 1-based list, else all."""
+    """0-based channels of the programme mix: the profile's 1-based list, else the first mix
+    its `audio.tracks` declare (stereo, then 5.1, then mono), else all."""
     spec = profile.loudness
     if spec is not None and spec.channels:
         return [c - 1 for c in spec.channels]
+    primary = _primary_mix(profile)
+    if primary is not None:
+        return [c - 1 for c in primary[1]]
     return list(range(channels))
+
+
+MIX_LAYOUT = {"stereo": "stereo", "5.1": "5.1", "me": "stereo", "ad": "mono", "mono": "mono"}
+CHECKED_MIXES = ("stereo", "5.1", "mono")  # complete mixes held to the loudness target
+
+
+def _primary_mix(profile: Profile) -> tuple[str, list[int]] | None:
+    if profile.audio is None:
+        return None
+    mixes = profile.audio.mixes()
+    for name in CHECKED_MIXES:
+        if name in mixes:
+            return name, mixes[name]
+    return None
+
+
+def extra_mixes(profile: Profile) -> dict[str, list[int]]:
+    """Every declared mix except the programme's (1-based channels): metered on the side."""
+    if profile.audio is None or profile.loudness is None:
+        return {}
+    prog = [c + 1 for c in programme_channels(profile, 0)]
+    out = {}
+    for name, chs in profile.audio.mixes().items():
+        if chs != prog and not (name == "ad" and len(chs) == 2):
+            out[name] = chs
+    return out
 
 
 def stereo_pairs(profile: Profile, channels: int) -> list[tuple[int, int]]:
@@ -49,6 +79,9 @@ def stereo_pairs(profile: Profile, channels: int) -> list[tuple[int, int]]:
     5.1); without a loudness spec, consecutive pairs of a file with an even channel count."""
     prog = [c for c in programme_channels(profile, channels) if c < channels]
     layout = profile.loudness.layout if profile.loudness else "auto"
+    if layout == "auto" and _primary_mix(profile) is not None and profile.loudness is not None:
+        if not profile.loudness.channels:
+            layout = MIX_LAYOUT[_primary_mix(profile)[0]]  # type: ignore[index]
     if layout == "stereo" and len(prog) == 2:
         return [(prog[0], prog[1])]
     if layout == "5.1" and len(prog) == 6 or (layout == "auto" and len(prog) == 6):
@@ -74,6 +107,9 @@ class SoundAnalysis:
     frames: int = 0
     meter: Any = None
     meter_error: str | None = None
+    dialogue: Any = None  # pipeline.qc.dialogue.DialogueMeter when the profile asks for it
+    mix_meters: dict[str, Any] = field(default_factory=dict)  # other declared mixes
+    cross: list[tuple[int, int]] = field(default_factory=list)  # 0-based pairs, whole-file sums
 
     def __post_init__(self) -> None:
         self.window = max(1, round(self.sample_rate * WINDOW_S))
@@ -87,6 +123,9 @@ class SoundAnalysis:
         self.prog = programme_channels(self.profile, self.channels)
         if self.profile.loudness is not None:
             self._start_meter()
+            self._start_mix_meters()
+        self.cross = _cross_pairs(self.profile, self.channels)
+        self.cross_sums = np.zeros(len(self.cross))
 
     def _start_meter(self) -> None:
         from pipeline.qc.loudness import LoudnessMeter, weights_for_layout
@@ -106,6 +145,20 @@ class SoundAnalysis:
             self.meter_error = str(exc)
             return
         self.meter = LoudnessMeter(self.sample_rate, weights, true_peak=True, series_step_s=0.1)
+        from pipeline.qc.dialogue import dialogue_meter  # registers loudness.dialogue
+
+        self.dialogue = dialogue_meter(spec, self.sample_rate, weights)
+
+    def _start_mix_meters(self) -> None:
+        from pipeline.qc.loudness import LoudnessMeter, weights_for_layout
+
+        for name, chs in extra_mixes(self.profile).items():
+            if max(chs) <= self.channels:
+                weights = weights_for_layout(MIX_LAYOUT[name], len(chs))
+                self.mix_meters[name] = (
+                    [c - 1 for c in chs],
+                    LoudnessMeter(self.sample_rate, weights, true_peak=True, series_step_s=0.1),
+                )
 
     def feed(self, block: np.ndarray) -> None:
         """Measure one block of merged audio, shape (frames, channels), full scale 1.0."""
@@ -113,6 +166,12 @@ class SoundAnalysis:
             raise MediaError(f"audio block has {block.shape[1]} channels, expected {self.channels}")
         if self.meter is not None:
             self.meter.add(block[:, self.prog] if len(self.prog) != self.channels else block)
+        if self.dialogue is not None:  # dialogue gating hears the same programme channels
+            self.dialogue.add(block[:, self.prog])
+        for chs, meter in self.mix_meters.values():
+            meter.add(block[:, chs])
+        for k, (a, b) in enumerate(self.cross):
+            self.cross_sums[k] += float(np.dot(block[:, a], block[:, b]))
         self._clipping(block)
         data = np.concatenate([self._rest, block]) if self._rest.size else block
         whole = data.shape[0] // self.window * self.window
@@ -249,6 +308,39 @@ def check_loudness(m: Measured, profile: Profile) -> list[Finding]:
     out += _true_peak_findings(res, spec, sev, sa.prog, whole_file=window is not None)
     out += _max_loudness_findings(res, spec, sev, span)
     out += _range_findings(res, spec, sev, span)
+    out += _mix_findings(m, spec, sev, window)
+    return out
+
+
+def _mix_findings(
+    m: Measured, spec: LoudnessSpec, sev: Severity, window: tuple[float, float | None] | None
+) -> list[Finding]:
+    """Every other mix the layout declares, metered over the same programme window: complete
+    mixes (stereo, 5.1 with BS.1770 weights, LFE out, surrounds +1.5 dB) held to the target,
+    M&E and audio description reported."""
+    sa = m.sound
+    assert sa is not None
+    rows: dict[str, Any] = {}
+    out: list[Finding] = []
+    for name, (chs, meter) in sa.mix_meters.items():
+        res = meter.result(*window) if window is not None else meter.result()
+        rows[name] = {
+            "channels": [c + 1 for c in chs],
+            "layout": MIX_LAYOUT[name],
+            "integrated_lufs": res.integrated_lufs,
+            "true_peak_dbtp": res.true_peak_dbtp,
+            "lra_lu": res.lra_lu,
+            "checked": name in CHECKED_MIXES,
+        }
+        if name not in CHECKED_MIXES:
+            continue
+        where = f"{name} mix (tracks {_list([c + 1 for c in chs])})"
+        for f in _integrated_findings(res, spec, sev, "") + _true_peak_findings(
+            res, spec, sev, chs, whole_file=window is not None
+        ):
+            f.message = f"{where}: {f.message}"
+            out.append(f)
+    m.measurements["loudness_mixes"] = rows
     return out
 
 
@@ -347,6 +439,8 @@ def _range_findings(
 ) -> list[Finding]:
     lra = res.lra_lu
     out: list[Finding] = []
+    if spec.lra_severity is not None:  # LRA as advice (EBU: not a brick-wall delivery limit)
+        sev = _sev(spec.lra_severity)
     if lra is not None and spec.max_lra_lu is not None and lra > spec.max_lra_lu + 1e-9:
         out.append(
             Finding(
@@ -443,7 +537,7 @@ def check_channel_layout(m: Measured, profile: Profile) -> list[Finding]:
         loud = power.max(axis=0) >= thr
         prog_silent = not loud[prog].any()
         others = [c + 1 for c in range(sa.channels) if c not in prog and loud[c]]
-        if prog_silent and others:
+        if prog_silent and others and profile.audio is None:  # else tracks.silent_pair
             out.append(
                 Finding(
                     check="channel_layout",
@@ -477,10 +571,24 @@ def check_silence(m: Measured, profile: Profile) -> list[Finding]:
     rows = []
     sev = _sev(spec.severity)
     whole = quiet.all()
+    lineup = m.lineup_s or 0.0
     for a, b in segs:
         start, end = sa.seconds(a), min(sa.seconds(b), round(sa.duration_s(), 3))
+        if lineup and end <= lineup + 0.05:
+            rows.append(
+                {
+                    "start_s": start,
+                    "end_s": end,
+                    "duration_s": round(end - start, 3),
+                    "where": "lineup",
+                }
+            )
+            continue  # line-up silence (between tone and programme) is the line-up's
+        start = max(start, lineup)
         dur = end - start
-        where = _silence_where(a == 0, b == n, start, end, m.programme_s)
+        if dur < spec.min_duration_s - 0.05:
+            continue
+        where = _silence_where(start <= lineup + 0.05 or a == 0, b == n, start, end, m.programme_s)
         rows.append({"start_s": start, "end_s": end, "duration_s": round(dur, 3), "where": where})
         if whole:
             continue
@@ -549,16 +657,19 @@ def _silent_channels(
     peak_power = power.max(axis=0)
     silent = [c for c in range(sa.channels) if peak_power[c] < thr]
     m.measurements["silent_channels"] = [c + 1 for c in silent]
+    unused = set(profile.audio.unused()) if profile.audio is not None else set()
     for c in silent:
         if c in skip:
             continue
         level = _db(float(peak_power[c]), power=True)
+        expected = c + 1 in unused  # declared unused: silence is what the layout asks
         out.append(
             Finding(
                 check="silence.channel",
-                severity=_sev(spec.severity),
+                severity=Severity.INFO if expected else _sev(spec.severity),
                 message=f"channel {c + 1} is silent for the whole file"
-                + (f" (loudest 100 ms at {level:.1f} dBFS)" if level is not None else ""),
+                + (f" (loudest 100 ms at {level:.1f} dBFS)" if level is not None else "")
+                + (": declared unused, as the layout asks" if expected else ""),
                 channel=c + 1,
                 value=level,
                 limit=spec.threshold_dbfs,
@@ -674,3 +785,171 @@ def require_audio_for(profile: Profile, channels: int, path: str) -> None:
             path=path,
             hint="deliver the file with its audio tracks, or QC it with a picture-only profile",
         )
+
+
+# --- track roles: what the profile says every channel is ---------------------------------------
+
+SWAP_MARGIN = 0.3  # crossed correlations must beat straight ones by this much to call a swap
+SWAP_MIN_CORRELATION = 0.4  # and be this large: the two pairs must share content at all
+
+
+def _cross_pairs(profile: Profile, channels: int) -> list[tuple[int, int]]:
+    """0-based (stereo side, other side) products summed over the file for the swap check:
+    straight and crossed, for every declared L/R pair against the stereo mix."""
+    if profile.audio is None or not profile.audio.swap_check:
+        return []
+    pairs = {name: (a - 1, b - 1) for name, a, b in profile.audio.pairs()}
+    ref = pairs.pop("stereo mix", None)
+    if ref is None:
+        return []
+    out = []
+    for a, b in pairs.values():
+        if max(ref + (a, b)) < channels:
+            out += [(ref[0], a), (ref[1], b), (ref[0], b), (ref[1], a)]
+    return out
+
+
+def _energies(sa: SoundAnalysis) -> np.ndarray:
+    power = sa.power()
+    return power.sum(axis=0) * sa.window if power.size else np.zeros(sa.channels)
+
+
+def _swapped(sa: SoundAnalysis) -> list[tuple[str, int, int, float, float]]:
+    """Pairs whose L/R are exchanged against the stereo mix: the M&E (or 5.1 front, AD) share
+    the mix's music and effects, so its left correlates with the mix's left. When the crossed
+    correlations (mix L with pair R, mix R with pair L) clearly beat the straight ones, one of
+    the two pairs is swapped. Returns (name, left, right, straight, crossed), 1-based."""
+    if not sa.cross:
+        return []
+    energy = _energies(sa)
+    names = {(a - 1, b - 1): n for n, a, b in sa.profile.audio.pairs()}  # type: ignore[union-attr]
+    out = []
+    for k in range(0, len(sa.cross), 4):
+        corr = []
+        for j in range(4):
+            a, b = sa.cross[k + j]
+            den = math.sqrt(float(energy[a]) * float(energy[b]))
+            corr.append(float(sa.cross_sums[k + j]) / den if den > 0 else 0.0)
+        straight, crossed = (corr[0] + corr[1]) / 2, (corr[2] + corr[3]) / 2
+        left, right = sa.cross[k][1], sa.cross[k + 1][1]
+        if crossed > SWAP_MIN_CORRELATION and crossed > straight + SWAP_MARGIN:
+            out.append((names.get((left, right), "pair"), left + 1, right + 1, straight, crossed))
+    return out
+
+
+def _unused_findings(sa: SoundAnalysis, profile: Profile, sev: Severity) -> list[Finding]:
+    spec = profile.audio
+    assert spec is not None
+    peaks = np.asarray(sa.window_peak).max(axis=0) if sa.window_peak else np.zeros(sa.channels)
+    out = []
+    for ch in spec.unused():
+        if ch > sa.channels:
+            continue
+        peak = _db(float(peaks[ch - 1]), power=False)
+        if peak is not None and peak > spec.unused_max_peak_dbfs:
+            out.append(
+                Finding(
+                    check="tracks.unused",
+                    severity=sev,
+                    message=f"track {ch} is declared unused but is not digital silence (peak "
+                    f"{peak:.1f} dBFS): noise, hum or a mix on the wrong track",
+                    channel=ch,
+                    value=peak,
+                    limit=spec.unused_max_peak_dbfs,
+                )
+            )
+    return out
+
+
+def _pair_findings(sa: SoundAnalysis, profile: Profile, sev: Severity) -> list[Finding]:
+    """Declared pairs that are silent (or one-sided) while they should carry a mix."""
+    spec = profile.audio
+    assert spec is not None
+    power = sa.power()
+    if not power.size:
+        return []
+    thr = 10 ** (profile.sound.silence.threshold_dbfs / 10.0)
+    loud = power.max(axis=0) >= thr
+    unused = {c - 1 for c in spec.unused()}
+    elsewhere = [c + 1 for c in range(sa.channels) if loud[c] and c in unused]
+    out = []
+    for name, a, b in spec.pairs():
+        if max(a, b) > sa.channels:
+            continue
+        main = name in ("stereo mix", "5.1 front")
+        psev = sev if main else Severity.WARNING
+        if not loud[a - 1] and not loud[b - 1]:
+            hint = f"; sound is on track(s) {_list(elsewhere)}" if elsewhere else ""
+            out.append(
+                Finding(
+                    check="tracks.silent_pair",
+                    severity=psev,
+                    message=f"the {name} (tracks {a}-{b}) is silent{hint}: check the track "
+                    "allocation",
+                    channel=a,
+                    value=elsewhere or None,
+                    limit=[a, b],
+                )
+            )
+        elif loud[a - 1] != loud[b - 1]:
+            quiet = b if loud[a - 1] else a
+            out.append(
+                Finding(
+                    check="tracks.one_sided",
+                    severity=psev,
+                    message=f"the {name} (tracks {a}-{b}) has sound on one side only: track "
+                    f"{quiet} is silent",
+                    channel=quiet,
+                    limit=[a, b],
+                )
+            )
+    return out
+
+
+@qc_check("tracks", domain="sound", enabled=lambda p: p.audio is not None)
+def check_tracks(m: Measured, profile: Profile) -> list[Finding]:
+    """Every channel against its declared role: channel count, unused tracks digitally silent,
+    declared pairs not silent or one-sided, L/R not swapped against the stereo mix."""
+    sa = m.sound
+    spec = profile.audio
+    assert sa is not None and spec is not None
+    sev = _sev(spec.severity)
+    out: list[Finding] = []
+    if sa.channels != len(spec.tracks):
+        out.append(
+            Finding(
+                check="tracks.count",
+                severity=sev,
+                message=f"the file has {sa.channels} audio channel(s); the profile declares "
+                f"{len(spec.tracks)} ({', '.join(spec.tracks)})",
+                value=sa.channels,
+                limit=len(spec.tracks),
+            )
+        )
+    out += _unused_findings(sa, profile, sev)
+    out += _pair_findings(sa, profile, sev)
+    swaps = _swapped(sa)
+    for name, left, right, straight, crossed in swaps:
+        out.append(
+            Finding(
+                check="tracks.swapped",
+                severity=sev,
+                message=f"left and right disagree between the stereo mix and the {name} "
+                f"(tracks {left}-{right}): mix L correlates with {name} R ({crossed:+.2f}) more "
+                f"than with its L ({straight:+.2f}); one of the two pairs is swapped",
+                channel=left,
+                value=round(crossed, 3),
+                limit=round(straight, 3),
+            )
+        )
+    m.measurements["tracks"] = {
+        "roles": list(spec.tracks),
+        "peak_dbfs": [_db(float(v), power=False) for v in np.asarray(sa.window_peak).max(axis=0)]
+        if sa.window_peak
+        else [],
+        "swapped": [
+            {"pair": [lt, rt], "straight": round(st, 3), "crossed": round(cr, 3)}
+            for _, lt, rt, st, cr in swaps
+        ],
+    }
+    return out

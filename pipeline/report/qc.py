@@ -120,6 +120,50 @@ def _summary_rows(meas: dict[str, Any]) -> list[tuple[str, str]]:
     il = meas.get("interlace")
     if il:
         rows.append(("Scan (declared / seen)", f"{il['declared']} / {il['evidence']}"))
+    rows += _lineup_rows(meas)
+    return rows
+
+
+def _lineup_rows(meas: dict[str, Any]) -> list[tuple[str, str]]:
+    """The line-up before the programme start (pipeline.qc.lineup) and the other mixes."""
+    rows: list[tuple[str, str]] = []
+    lu = meas.get("lineup") or {}
+    if lu:
+        start = lu.get("programme_start_timecode") or "—"
+        head = lu.get("duration_s")
+        rows.append(
+            (
+                "Programme start",
+                f"{start} (by {lu.get('by')}; file starts {lu.get('file_start_timecode') or '—'}"
+                + (f", {head:.2f} s of line-up)" if isinstance(head, int | float) else ")"),
+            )
+        )
+        parts = [
+            f"{kind} {sum(r['duration_s'] for r in lu[kind]):.2f} s"
+            for kind in ("bars", "clock", "slate", "black")
+            if lu.get(kind)
+        ]
+        rows.append(("Line-up", ", ".join(parts) or "none"))
+        tones = lu.get("tone") or []
+        rows.append(
+            (
+                "Line-up tone",
+                "; ".join(
+                    f"ch {t['channel']}: {t['frequency_hz']:g} Hz at {t['level_dbfs']:.1f} dBFS "
+                    f"for {t['duration_s']:.1f} s"
+                    for t in tones
+                )
+                or "none",
+            )
+        )
+    for name, mix in (meas.get("loudness_mixes") or {}).items():
+        il = mix.get("integrated_lufs")
+        rows.append(
+            (
+                f"Loudness, {name} (tracks {', '.join(str(c) for c in mix['channels'])})",
+                f"{il:.1f} LUFS" if isinstance(il, int | float) else "—",
+            )
+        )
     return rows
 
 
