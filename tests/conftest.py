@@ -55,6 +55,19 @@ def need_shared(path: Path, what: str) -> Path:
     return path
 
 
+def need_tool(name: str, package: str) -> str:
+    """A program a test needs (`make setup` installs it): skipped without it, a failure in CI."""
+    import shutil
+
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed (Debian package {package}; `make setup` installs it)"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
 @pytest.fixture(scope="session")
 def shared_raw() -> Path:
     """The real RAW files in ../shared/media/raw (never copied into the repo)."""

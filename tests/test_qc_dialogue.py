@@ -3,12 +3,12 @@ and effects. The dialogue-gated reading of the mix must be within 1 LU of the sp
 
 from __future__ import annotations
 
-import shutil
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import need_tool
 from scipy.signal import resample_poly
 
 from pipeline.profiles import parse_profile
@@ -23,12 +23,10 @@ LINES = (
     "Nobody expected the ship to arrive before dawn, but the captain knew these waters better "
     "than anyone alive.",
 )
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="espeak-ng (Debian package) is not installed"
-)
 
 
 def _speak(text: str, out: Path) -> np.ndarray:
+    need_tool("espeak-ng", "espeak-ng")
     run(["espeak-ng", "-v", "en", "-s", "150", "-w", str(out), text], what="speaking", path=out)
     with wave.open(str(out)) as w:
         x = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32768.0
@@ -134,3 +132,21 @@ def test_qc_reports_dialogue_beside_the_full_mix(material, tmp_path: Path) -> No
     found = [f for f in result.findings if f.check == "loudness.dialogue"]
     assert len(found) == 1 and "full mix" in found[0].message
     assert "approximation of Dolby Dialogue Intelligence" in found[0].message
+
+
+def test_dialogue_gating_decides_and_the_full_mix_is_not_flagged_twice():
+    """With gating "dialogue" the full-mix integrated reading is the dialogue check's second
+    stage (Netflix flags only when both fail), not a loudness.integrated error of its own."""
+    from pipeline.profiles import load_profile
+    from pipeline.qc.findings import Severity
+    from pipeline.qc.loudness import LoudnessResult
+    from pipeline.qc.sound import _integrated_findings
+
+    res = LoudnessResult.model_construct(integrated_lufs=-14.0)
+    gated = load_profile("netflix-prores-hq").loudness
+    assert gated.gating == "dialogue" and gated.dialogue is not None
+    assert _integrated_findings(res, gated, Severity.ERROR, "") == []
+    plain = gated.model_copy(update={"gating": "programme", "dialogue": None})
+    assert [f.check for f in _integrated_findings(res, plain, Severity.ERROR, "")] == [
+        "loudness.integrated"
+    ]

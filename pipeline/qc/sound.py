@@ -361,6 +361,10 @@ def _integrated_findings(
     res: LoudnessResult, spec: LoudnessSpec, sev: Severity, span: str
 ) -> list[Finding]:
     il = res.integrated_lufs
+    if spec.gating == "dialogue" and spec.dialogue is not None:
+        # The dialogue-gated reading decides and the full mix is its second stage: the
+        # `loudness.dialogue` check reports both (flagging the full mix alone would be twice).
+        return []
     if il is None:
         return [
             Finding(
