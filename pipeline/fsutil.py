@@ -61,21 +61,38 @@ def atomic_writer(
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, dest)
-        else:
-            try:
-                os.link(tmp, dest)  # fails if dest appeared meanwhile
-            except FileExistsError:
-                raise RushlineError(
-                    f"{dest} appeared while writing; not overwriting it", path=dest
-                ) from None
-            os.unlink(tmp)
-        fsync_dir(dest.parent)
+        place(Path(tmp), dest, overwrite=overwrite, synced=True)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def place(tmp: Path, dest: Path, *, overwrite: bool, synced: bool = False) -> None:
+    """Give a finished temp file (written beside `dest`) its final name, durably.
+
+    fsync it (unless `synced`), then rename it over `dest` (overwrite) or link it to `dest`,
+    which fails if `dest` exists, so two writers cannot both win; then fsync the folder.
+    """
+    if not synced:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    if overwrite:
+        os.replace(tmp, dest)
+    else:
+        try:
+            os.link(tmp, dest)
+        except FileExistsError:
+            raise RushlineError(
+                f"{dest} exists already; not overwriting it",
+                path=dest,
+                hint="move it away, choose another output, or use --force",
+            ) from None
+        os.unlink(tmp)
+    fsync_dir(dest.parent)
 
 
 def atomic_write_bytes(dest: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> None:

@@ -33,7 +33,7 @@ from pipeline.assets import Asset, Kind
 from pipeline.deliver.burnin import SourceTimecode, burn_in, font_file, source_timecode
 from pipeline.deliver.encode import run_encode
 from pipeline.errors import RushlineError, UserInputError
-from pipeline.fsutil import fsync_dir
+from pipeline.fsutil import place
 from pipeline.names import nfc
 
 Codec = Literal["h264", "prores-proxy"]
@@ -108,28 +108,9 @@ def is_clip(path: Path) -> bool:
 def find_clips(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Clips to make dailies of, in a stable order: files as given (a bad one gets its own
     error later), folders searched recursively. A folder without clips is a bad argument."""
-    from pipeline.probe import iter_files
+    from pipeline.qc.inputs import gather
 
-    out: list[Path] = []
-    seen: set[str] = set()
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found = [f for f in iter_files([p]) if is_clip(f)]
-            if not found:
-                raise UserInputError(
-                    f"{p}: no camera clips in this folder (searched recursively)",
-                    path=p,
-                    hint="give the card or the folder that holds the clips",
-                )
-        else:
-            found = [p]
-        for f in found:
-            key = os.path.abspath(f)
-            if key not in seen:
-                seen.add(key)
-                out.append(f)
-    return out
+    return gather(paths, is_clip, "camera clips")
 
 
 def proxy_names(clips: list[Path], out_dir: Path, codec: Codec) -> dict[Path, Path]:
@@ -266,29 +247,6 @@ def _why_not(asset: Asset) -> str | None:
     return None
 
 
-def _publish(tmp: Path, dest: Path, *, overwrite: bool) -> None:
-    """fsync the finished temp file, then put it under its final name (never over another
-    file unless overwrite)."""
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if overwrite:
-        os.replace(tmp, dest)
-    else:
-        try:
-            os.link(tmp, dest)
-        except FileExistsError:
-            raise RushlineError(
-                f"{dest} appeared while encoding; not overwriting it",
-                path=dest,
-                hint="run again with --force to replace it",
-            ) from None
-        os.unlink(tmp)
-    fsync_dir(dest.parent)
-
-
 def make_proxy(
     clip: Path, dest: Path, opts: DailiesOptions, observer: Observer | None = None
 ) -> Proxy:
@@ -340,7 +298,7 @@ def _encode(
                 on_progress=observer.advance if observer is not None else None,
             )
         _check_frames(tmp, asset)
-        _publish(tmp, dest, overwrite=opts.force)
+        place(tmp, dest, overwrite=opts.force)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pipeline.assets import Kind
@@ -14,33 +14,36 @@ from pipeline.names import nfc
 _LITTER = {".DS_Store", "Thumbs.db", "desktop.ini"}
 
 
-def media_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The files to QC, in a stable order: each file as given (a bad one gets its own error
-    result later), each folder's audio and video files, recursively and sorted by name.
-
-    A folder with no audio or video in it is an error before any work starts.
-    """
+def gather(
+    paths: Iterable[str | os.PathLike[str]], keep: Callable[[Path], bool], what: str
+) -> list[Path]:
+    """Input files in a stable order: each file as given (a bad one gets its own error
+    later), each folder's files that `keep` accepts, recursively and sorted by name, each
+    once. A folder with none of `what` in it is an error before any work starts."""
     from pipeline.probe import iter_files
 
     out: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            found = [f for f in iter_files([p]) if is_media(f)]
-            if not found:
-                raise UserInputError(
-                    f"{p}: no audio or video files in this folder (searched recursively)",
-                    path=p,
-                    hint="give the folder that holds the clips, or the files themselves",
-                )
-        else:
-            found = [p]
+        found = [f for f in iter_files([p]) if keep(f)] if p.is_dir() else [p]
+        if p.is_dir() and not found:
+            raise UserInputError(
+                f"{p}: no {what} in this folder (searched recursively)",
+                path=p,
+                hint="give the folder that holds them, or the files themselves",
+            )
         for f in found:
-            if f not in seen:
-                seen.add(f)
+            key = os.path.abspath(f)
+            if key not in seen:
+                seen.add(key)
                 out.append(f)
     return out
+
+
+def media_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files to QC: audio and video files, folders searched recursively."""
+    return gather(paths, is_media, "audio or video files")
 
 
 def is_media(path: Path) -> bool:
