@@ -185,3 +185,130 @@ def test_cli_export_with_force(shared_raw, tmp_path):
     r = CliRunner().invoke(app, [*args, "--force"])
     assert r.exit_code == 0
     assert (tmp_path / "o" / MANIFEST).read_text().count("a_1x1.jpg") == 1
+
+
+# --- the sample photo card, end to end through the CLI --------------------------------------------
+
+
+def _expected_web_size(path: Path, entry: dict) -> tuple[int, int]:
+    """The 2048 px long-edge size, computed from the source's own size (never upscaled)."""
+    photo = entry.get("photo", {})
+    if "width" in photo:
+        w, h = photo["width"], photo["height"]
+    elif photo.get("raw"):
+        import rawpy
+
+        with rawpy.imread(str(path)) as raw:
+            w, h = raw.sizes.width, raw.sizes.height
+            w, h = (h, w) if raw.sizes.flip in (5, 6) else (w, h)
+    else:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            w, h = im.size
+    if max(w, h) <= 2048:
+        return w, h
+    return (2048, round(h * 2048 / w)) if w >= h else (round(w * 2048 / h), 2048)
+
+
+def _tree_hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): _sha(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_cli_web_export_of_the_sample_photo_card(samples, tmp_path, session):
+    """JPEG and DNG (and the real RAWs when copied in) through `rushline photo export`."""
+    import json
+
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    root = Path(samples["root"])
+    card = root / samples["cards"]["D_PHOTO"]["path"]
+    photos = {
+        Path(f["path"]).name: f
+        for f in samples["cards"]["D_PHOTO"]["files"]
+        if f["kind"] == "photo"
+    }
+    assert {".jpg", ".dng"} <= {Path(n).suffix.lower() for n in photos}
+    before = _tree_hashes(card)
+    out, report = tmp_path / "web", tmp_path / "web.json"
+    args = ["photo", "export", "--preset", "web", "--rights", "example", "--out", str(out),
+            "--json", str(report), str(card)]  # fmt: skip
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    results = {Path(x["source"]).name: x for x in json.loads(report.read_text())}
+    assert set(results) == set(photos)
+    manifest = dict(
+        reversed(line.split("  ", 1)) for line in (out / MANIFEST).read_text().splitlines()
+    )
+    for name, entry in photos.items():
+        res = results[name]
+        assert res["status"] == "exported", res["error"]
+        dest = Path(res["output"])
+        assert dest.parent == out and dest.name == f"{Path(name).stem}_web.jpg"
+        with Image.open(dest) as im:
+            assert im.format == "JPEG" and im.mode == "RGB"
+            assert im.size == _expected_web_size(root / entry["path"], entry)
+            assert im.info["icc_profile"] == profile_bytes("sRGB")
+        row = _read(session, dest)
+        assert row["XMP-dc:Creator"] == ["Élodie Marchand"]
+        assert row["XMP-dc:Rights"].startswith("© ")
+        assert row["XMP-xmpRights:UsageTerms"].startswith("Licensed to ")
+        assert row["ICC_Profile:ProfileDescription"] == "sRGB built-in"
+        assert manifest[dest.name] == _sha(dest)
+        if entry.get("photo", {}).get("make"):  # capture EXIF carried over
+            assert row["IFD0:Make"] == entry["photo"]["make"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, *manifest])
+    assert _tree_hashes(card) == before  # originals unchanged, nothing written into the card
+
+
+# --- sharpening and the integrity check ---------------------------------------------------------
+
+
+def test_sharpen_raises_edge_contrast_and_leaves_flat_areas():
+    import numpy as np
+
+    from pipeline.photo.export import sharpen
+    from pipeline.photo.presets import SharpenSpec
+
+    for top, dtype in ((255, np.uint8), (65535, np.uint16)):
+        img = np.full((16, 16, 3), top * 100 // 255, dtype)
+        img[:, 8:] = top * 150 // 255
+        img[0, 0] += top // 255  # a 1-level ripple: under the threshold, kept as it was
+        out = sharpen(img, SharpenSpec(radius=1.0, amount=100, threshold=2))
+        assert out.dtype == dtype
+        assert out[8, 7, 0] < img[8, 7, 0] and out[8, 8, 0] > img[8, 8, 0]  # overshoot
+        assert (out[:, :5] == img[:, :5]).all() and (out[:, 11:] == img[:, 11:]).all()
+
+
+def test_integrity_catches_a_cut_file_and_a_foreign_icc(samples, tmp_path, session):
+    from PIL import Image
+
+    from pipeline.photo import integrity
+    from pipeline.photo.capture import read_capture
+    from pipeline.rights.template import FileContext, expand
+
+    card = Path(samples["root"]) / samples["cards"]["D_PHOTO"]["path"]
+    src = next(card.rglob("IMG_0003.JPG"))
+    res = export_one(src, load_preset("web"), tmp_path, template=load_template("example"),
+                     session=session)  # fmt: skip
+    assert res.status == "exported", res.error
+    good = Path(res.output)
+    cap = read_capture(src.read_bytes())
+    rights = expand(load_template("example"),
+                    FileContext(src, seq=1, captured=cap.captured, camera=cap.camera))  # fmt: skip
+    want = integrity.Expectation("jpeg", res.width, res.height, 8, "sRGB", 72, cap, rights)
+    assert integrity.verify(good, want, session=session).ok
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    assert any(
+        "does not decode" in p for p in integrity.verify(cut, want, session=session).problems
+    )
+    other = tmp_path / "p3.jpg"
+    with Image.open(good) as im:
+        im.save(other, "JPEG", quality=85, icc_profile=profile_bytes("Display P3"),
+                exif=im.getexif())  # fmt: skip
+    problems = integrity.verify(other, want, session=session).problems
+    assert any("ICC" in p for p in problems) and any("rights not read back" in p for p in problems)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -176,10 +177,19 @@ def profile_bytes(name: str) -> bytes:
     if name == "sRGB":
         from PIL import ImageCms
 
-        return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+        # LittleCMS stamps the current time: fix it, so every worker process and every run
+        # embeds the same bytes (and the integrity check can compare them byte for byte).
+        icc[24:36] = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+        if any(icc[84:100]):  # a profile ID is the MD5 of the profile with these fields zeroed
+            z = bytearray(icc)
+            z[44:48], z[64:68], z[84:100] = bytes(4), bytes(4), bytes(16)
+            icc[84:100] = hashlib.md5(z).digest()
+        return bytes(icc)
     return build_matrix_trc(SPACES[name])
 
 
+@functools.cache
 def description(icc: bytes) -> str:
     """The profile's description as applications show it (read through LittleCMS)."""
     import io
