@@ -781,13 +781,19 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
 
 def load_profile_file(path: str | os.PathLike[str]) -> Profile:
     """Load and validate one profile file. Errors say `file:line: key: problem`."""
+    return parse_profile(read_yaml_file(path, "profile"), source=Path(path))
+
+
+def read_yaml_file(path: str | os.PathLike[str], what: str) -> str:
+    """The text of a profile or preset file; a missing, unreadable or non-UTF-8 file is a
+    ProfileError naming it."""
     p = Path(path)
     shown = _display(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProfileError(
-            f"{shown}: profile file not found", path=p, hint="check the path"
+            f"{shown}: {what} file not found", path=p, hint="check the path"
         ) from None
     except UnicodeDecodeError as exc:
         raise ProfileError(
@@ -795,7 +801,6 @@ def load_profile_file(path: str | os.PathLike[str]) -> Profile:
         ) from None
     except OSError as exc:
         raise ProfileError(f"{shown}: cannot read: {exc.strerror}", path=p) from None
-    return parse_profile(text, source=p)
 
 
 def parse_profile(text: str, *, source: str | os.PathLike[str] = "<profile>") -> Profile:

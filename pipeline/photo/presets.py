@@ -180,21 +180,7 @@ def load_preset(name_or_path: str | os.PathLike[str]) -> ExportPreset:
 
 
 def load_preset_file(path: str | os.PathLike[str]) -> ExportPreset:
-    p = Path(path)
-    shown = _p._display(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProfileError(
-            f"{shown}: preset file not found", path=p, hint="check the path"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ProfileError(
-            f"{shown}: not UTF-8 text (byte {exc.start})", path=p, hint="save it as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise ProfileError(f"{shown}: cannot read: {exc.strerror}", path=p) from None
-    return parse_preset(text, source=p)
+    return parse_preset(_p.read_yaml_file(path, "preset"), source=Path(path))
 
 
 def parse_preset(text: str, *, source: str | os.PathLike[str] = "<preset>") -> ExportPreset:
