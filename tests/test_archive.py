@@ -270,3 +270,26 @@ def test_cli_pack_verify_restore_and_exit_codes(tmp_path, roll):
         cli(), ["archive", "restore", str(tmp_path / "nope"), "--to", str(tmp_path / "r")]
     )
     assert r.exit_code == ArchiveExit.BAG_INVALID and "not a BagIt bag" in r.output
+
+
+def test_a_copy_that_reads_back_wrong_stops_the_bag_and_leaves_no_temporary(
+    tmp_path, roll, monkeypatch
+):
+    """The read-back runs in its own thread, overlapping the next copy: a mismatch found there
+    still fails the archive, and neither that copy nor the one in flight is left behind."""
+    from pipeline.archive import copy as copy_mod
+
+    real = copy_mod.hash_file
+
+    def corrupt(path, formats, **kw):
+        got = real(path, formats, **kw)
+        return {k: "0" * len(v) for k, v in got.items()} if "A001C001" in str(path) else got
+
+    monkeypatch.setattr(copy_mod, "hash_file", corrupt)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ArchiveError) as info:
+        archive([roll], [str(out)], "NF_20261122_roll_001", catalog=tmp_path / "c.db")
+    assert info.value.exit_code == ArchiveExit.MISMATCH
+    assert "A001C001.mov" in str(info.value) and "reads back" in str(info.value)
+    assert list(out.iterdir()) == []  # no bag, no staging folder, no .part file

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import logging
@@ -26,13 +27,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pipeline.archive.copy import copy_verified, sync_tree
+from pipeline.archive.copy import copy_all, sync_tree
 from pipeline.archive.errors import ArchiveError
 from pipeline.archive.naming import check_name
 from pipeline.archive.records import ArchivedEntry
 from pipeline.catalog.db import CatalogError
 from pipeline.exitcodes import ArchiveExit
-from pipeline.fsutil import atomic_write_text, fsync_dir
+from pipeline.fsutil import fsync_dir
 from pipeline.names import printable
 
 log = logging.getLogger("rushline.archive")
@@ -161,13 +162,18 @@ def copy_payload(
     algorithms: tuple[str, ...],
     progress: Callable[[Item], None] | None = None,
 ) -> list[ArchivedEntry]:
-    entries = []
-    for it in items:
-        copied = copy_verified(it.src, staging / it.payload, algorithms)
-        entries.append(ArchivedEntry(it.payload, str(it.src), copied.size, copied.digests))
+    """Copy every item into the staging bag, each read once and its copy read back."""
+
+    def done(i: int) -> None:
         if progress:
-            progress(it)
-    return entries
+            progress(items[i])
+
+    jobs = [(it.src, staging / it.payload) for it in items]
+    copied = copy_all(jobs, algorithms, done=done)
+    return [
+        ArchivedEntry(it.payload, str(it.src), c.size, c.digests)
+        for it, c in zip(items, copied, strict=True)
+    ]
 
 
 def bag_info(name: str, entries: Sequence[ArchivedEntry], extra: dict[str, str]) -> str:
@@ -202,28 +208,39 @@ def catalog_tag_files(export: list[dict], note: str | None) -> tuple[str, str]:
     return text, buf.getvalue()
 
 
+def _write_new(path: Path, data: bytes) -> None:
+    """A new file in the staging bag, fsynced. No temporary name or folder fsync of its own:
+    the staging folder is the temporary (publish fsyncs every folder once, then renames it)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_tag_files(
     staging: Path,
     entries: Sequence[ArchivedEntry],
     algorithms: tuple[str, ...],
     tags: dict[str, str],
 ) -> None:
-    """Manifests, bagit.txt, bag-info.txt, extra tag files, then the tag manifests."""
-    import hashlib
-
-    files = dict(tags)
-    files["bagit.txt"] = BAGIT_TXT
+    """Manifests, bagit.txt, bag-info.txt, extra tag files, then the tag manifests (hashed from
+    the bytes written, not read again)."""
+    files = {name: text.encode("utf-8") for name, text in tags.items()}
+    files["bagit.txt"] = BAGIT_TXT.encode("utf-8")
     for alg in algorithms:
         lines = sorted(f"{e.digests[alg]}  {encode_path(e.payload)}\n" for e in entries)
-        files[f"manifest-{alg}.txt"] = "".join(lines)
-    for fname, text in files.items():
-        atomic_write_text(staging / fname, text, overwrite=False)
+        files[f"manifest-{alg}.txt"] = "".join(lines).encode("utf-8")
+    listed = sorted(files)  # a tag manifest does not list the tag manifests
     for alg in algorithms:
-        lines = [
-            f"{hashlib.new(alg, (staging / f).read_bytes()).hexdigest()} {f}\n"
-            for f in sorted(files)
-        ]
-        atomic_write_text(staging / f"tagmanifest-{alg}.txt", "".join(lines), overwrite=False)
+        lines = [f"{hashlib.new(alg, files[f]).hexdigest()} {f}\n" for f in listed]
+        files[f"tagmanifest-{alg}.txt"] = "".join(lines).encode("utf-8")
+    for fname, data in files.items():
+        _write_new(staging / fname, data)
 
 
 def publish(staging: Path, final: Path) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.archive.copy import copy_verified, hash_path, sync_tree
+from pipeline.archive.copy import copy_all, hash_path, sync_tree
 from pipeline.archive.errors import ArchiveError
 from pipeline.archive.verify import open_bag
 from pipeline.exitcodes import ArchiveExit
@@ -65,9 +65,7 @@ def restore_bag(
     alg = algs[0]
     todo, same = _plan(bag.entries, dest, alg)
     result = RestoreResult(str(bag_path), str(dest), identical=same)
-    for rel, target in todo:
-        if progress:
-            progress(rel)
+    for rel, _target in todo:
         src = Path(bag.path) / rel
         if not src.is_file():
             raise ArchiveError(
@@ -75,8 +73,14 @@ def restore_bag(
                 exit_code=ArchiveExit.MISSING,
                 path=src,
             )
-        copied = copy_verified(src, target, (alg,), expect={alg: bag.entries[rel][alg]})
-        result.restored.append(rel)
-        result.bytes += copied.size
+
+    def done(i: int) -> None:
+        result.restored.append(todo[i][0])
+        if progress:
+            progress(todo[i][0])
+
+    jobs = [(Path(bag.path) / rel, target) for rel, target in todo]
+    expects = [{alg: bag.entries[rel][alg]} for rel, _target in todo]
+    result.bytes = sum(c.size for c in copy_all(jobs, (alg,), expects, done))
     sync_tree(dest)
     return result
