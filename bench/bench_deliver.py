@@ -1,15 +1,22 @@
-"""Deliver (encode + closed-loop QC) vs the encode alone, same ffmpeg settings, same run.
+"""Deliver (normalise + encode + closed-loop QC) vs the encode alone, same ffmpeg command.
 
-    python -m bench.bench_deliver [--seconds 20] [--profile web-h264]
+    python -m bench.bench_deliver [--seconds 20] [--profile web-h264] [--repeats 3]
 
-Makes a ~20 s 1080i25 master, delivers it (normalise, encode, QC the deliverable), then runs
-the very same ffmpeg command again on its own (same inputs: the normalised WAV and the slate
-are kept for it). Prints both times and the ratio; the goal is <= 1.3x.
+Makes a ~20 s 1080i25 master, then alternates the two variants `--repeats` times (deliver,
+encode alone, deliver, encode alone...) so a change of machine load hits both alike:
+- deliver: `deliver_one` (plan, normalise the sound, the lossy-codec loudness check, encode,
+  QC the deliverable with one decode);
+- encode alone: the very command that deliver ran (picture and sound: the same normalised WAV,
+  slate and gain are kept for it), run again on its own.
+Prints the load average before and after every run, the medians and their ratio (goal <= 1.3x),
+and where deliver's time goes (median of each part).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -34,38 +41,72 @@ def make_master(dest: Path, seconds: float) -> Path:
     return dest
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def deliver_once(master: Path, profile: str, out: Path, kept: list[str]) -> tuple[float, dict]:
+    """One deliver; the work folder (WAV, slate) is kept so its command can run again."""
+    real = deliver_run.shutil.rmtree
+    deliver_run.shutil.rmtree = lambda p, **kw: kept.append(str(p))  # type: ignore[assignment]
+    try:
+        t0 = time.monotonic()
+        d = deliver_run.deliver_one(
+            master, load_profile(profile), deliver_run.Options(out_dir=out, force=True)
+        )
+        elapsed = time.monotonic() - t0
+    finally:
+        deliver_run.shutil.rmtree = real  # type: ignore[assignment]
+    assert d.status == "delivered", d.error
+    codec = (d.normalisation or {}).get("codec_correction") or {}
+    parts = {
+        "encode": d.encode_s or 0.0,
+        "qc": d.qc_s or 0.0,
+        "codec check": codec.get("elapsed_s", 0.0),
+        "command": d.command,
+    }
+    parts["rest (plan, normalise, slate, place)"] = (
+        elapsed - parts["encode"] - parts["qc"] - parts["codec check"]
+    )
+    return elapsed, parts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--profile", default="web-h264")
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    print(f"profile {args.profile}, master {args.seconds:g} s 1080i25, {args.repeats} repeats")
+    print(f"load average (1, 5, 15 min) at start: {load()}")
+    deliver_s: list[float] = []
+    encode_s: list[float] = []
+    parts: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         master = make_master(root / "BENCH_MASTER.mov", args.seconds)
-        kept: dict[str, list[str]] = {}
-        real_rmtree = deliver_run.shutil.rmtree
-        # keep the work folder (WAV, slate) so the same command can run again on its own
-        deliver_run.shutil.rmtree = lambda p, **kw: kept.setdefault("work", [str(p)])  # type: ignore[assignment]
-        try:
+        kept: list[str] = []
+        for i in range(args.repeats):
+            before = load()
+            took, p = deliver_once(master, args.profile, root / "out", kept)
+            deliver_s.append(took)
+            parts.append(p)
+            print(f"  deliver #{i + 1}: {took:6.1f} s  (load {before} -> {load()})")
+            again = root / f"again{Path(p['command'][-1]).suffix}"
+            cmd = [*p["command"][:-1], "-y", "file:" + str(again)]
+            before = load()
             t0 = time.monotonic()
-            d = deliver_run.deliver_one(
-                master, load_profile(args.profile), deliver_run.Options(out_dir=root / "out")
-            )
-            deliver_s = time.monotonic() - t0
-        finally:
-            deliver_run.shutil.rmtree = real_rmtree  # type: ignore[assignment]
-        assert d.status == "delivered", d.error
-        again = root / "again.out"
-        cmd = [*d.command[:-1], "file:" + str(again)]
-        t0 = time.monotonic()
-        run_encode(cmd, again, what="bench encode alone")
-        encode_s = time.monotonic() - t0
-    print(f"profile {args.profile}, master {args.seconds:g} s 1080i25")
-    print(f"deliver (normalise + encode + closed-loop QC): {deliver_s:.1f} s")
-    print(f"  of which encode {d.encode_s:.1f} s, QC {d.qc_s:.1f} s")
-    print(f"encode alone, same command:                    {encode_s:.1f} s")
-    print(f"ratio deliver / encode alone: {deliver_s / encode_s:.2f}x (goal <= 1.3x)")
-    print(f"ratio (encode + QC) / encode: {(d.encode_s + d.qc_s) / d.encode_s:.2f}x")
+            run_encode(cmd, again, what="bench encode alone")
+            encode_s.append(time.monotonic() - t0)
+            print(f"  encode  #{i + 1}: {encode_s[-1]:6.1f} s  (load {before} -> {load()})")
+    med_d, med_e = statistics.median(deliver_s), statistics.median(encode_s)
+    print(f"deliver, median:                  {med_d:.1f} s")
+    print(f"encode alone (same cmd), median:  {med_e:.1f} s")
+    print(f"ratio deliver / encode alone: {med_d / med_e:.2f}x (goal <= 1.3x)")
+    print("deliver's parts (median):")
+    for key in ("encode", "qc", "codec check", "rest (plan, normalise, slate, place)"):
+        print(f"  {key:38s} {statistics.median(p[key] for p in parts):6.1f} s")
+    print(f"load average at end: {load()}")
 
 
 if __name__ == "__main__":

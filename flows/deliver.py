@@ -1,24 +1,20 @@
 """Deliver stage: masters × profiles as mapped Prefect tasks, with table and markdown artifacts.
 
-Thin over `pipeline.deliver.run`: each task makes one deliverable and QCs it (a bad master is a
-result with status "error", never an exception). One encode at a time: each ffmpeg encode and
-QC decode already uses every core. The delivery note and the MHL manifest are written once at
-the end, over the whole folder.
+Thin over `pipeline.deliver.run`: each task makes one deliverable, QCs it and writes its rights
+(a bad master is a result with status "error", never an exception); then the core's
+`finish_delivery` writes the delivery note and the MHL manifest once, over the whole folder.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from pipeline.deliver.run import Deliverable, DeliveryNote, Options, deliver_one, write_manifest
+from pipeline.deliver.run import Deliverable, DeliveryNote, Options, deliver_one, finish_delivery
 from pipeline.profiles import load_profile
-from pipeline.report.deliver import write_note
-from pipeline.tools import tool_versions
 
 
 @task(name="deliver-one", task_run_name="deliver {master_name} as {profile}")
@@ -69,15 +65,7 @@ def deliver_flow(
     )
     futures = [deliver_task.submit(m, Path(m).name, p, opts) for m in masters for p in profiles]
     done = [f.result() for f in futures]
-    note = DeliveryNote(
-        created=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        out_dir=out_dir,
-        deliverables=done,
-        tools=tool_versions(),
-    )
-    write_note(note, Path(out_dir), overwrite=True)
-    if any(d.status == "delivered" for d in done):
-        note.manifest = str(write_manifest(Path(out_dir)))
+    note = finish_delivery(Path(out_dir), done)
     for d in done:
         log.info("%s → %s: %s %s", Path(d.master).name, d.profile, d.status, d.error or "")
     _publish(note)

@@ -13,9 +13,10 @@ from pipeline import tools
 from pipeline.deliver import encode as encode_mod
 from pipeline.deliver.encode import parse_progress
 from pipeline.deliver.graph import tc_minus
-from pipeline.deliver.run import WORK_DIR, Options, deliver, deliver_one
+from pipeline.deliver.run import WORK_DIR, Options, deliver, deliver_one, finish_delivery
 from pipeline.deliver.spec import DeliverError, inspect_master, layout_channels, plan_delivery
 from pipeline.errors import ProfileError
+from pipeline.exiftool import ExifToolSession
 from pipeline.profiles import HeadSpec, load_profile, parse_profile
 
 # Bars and slate at least 2 s each: QC's still-card detection (freeze minimum) finds the line-up.
@@ -62,7 +63,8 @@ def master(tmp_path_factory) -> Path:
 def delivered(master, tmp_path_factory):
     out = tmp_path_factory.mktemp("delivery")
     profiles = [load_profile("fr-pad-hd"), load_profile("web-h264")]
-    note = deliver([master], profiles, Options(out_dir=out, head=HEAD, title="Film"))
+    opts = Options(out_dir=out, head=HEAD, title="Film", rights_template="example")
+    note = deliver([master], profiles, opts)
     return out, note
 
 
@@ -117,6 +119,9 @@ def test_web_version_is_faststart_h264_bt709_aac_lc(delivered):
     assert a.format.startswith("AAC") and "LC" in (a.format_additionalfeatures or a.format)
     assert a.to_data()["channel_s"] in (2, "2", "2 channels")
     assert abs(web.measured["integrated_lufs"] - -18.0) <= 0.1  # web-h264: AES TD1008
+    # AAC: the sound was encoded and measured on its own first, and the note says so
+    assert web.normalisation and web.normalisation["codec_correction"]["probes"] >= 1
+    assert any("aac encode measured on its own" in n for n in web.notes)
     assert any("deinterlaced" in n for n in web.notes)  # 1080i master → progressive, said so
 
 
@@ -131,6 +136,62 @@ def test_delivery_folder_has_note_reports_and_mhl_but_no_work_files(delivered):
     assert not [p for p in out.rglob("*") if p.name.endswith(".part") or "tmp" in p.name]
     html = (out / "delivery_note.html").read_text()
     assert "FILM [cut]_v1.mov" in html and "fr-pad-hd" in html
+
+
+def test_rights_embedded_in_mp4_and_side_carred_beside_mxf(delivered):
+    out, note = delivered
+    by = {d.profile: d for d in note.deliverables}
+    web, pad = by["web-h264"], by["fr-pad-hd"]
+    assert web.rights and web.rights["action"] == "embedded", web.rights
+    assert web.rights["written"] and not web.rights["not_written"]
+    assert web.rights["target"] == web.output
+    with ExifToolSession() as et:
+        got = et.read_json([Path(web.output)], ["XMP:all"])
+    row = next(iter(got.values()))
+    assert any("Rights" in k or "Copyright" in k for k in row), row  # read back independently
+    data = Path(web.output).read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")  # still faststart after the rights
+    assert pad.rights and pad.rights["action"] == "sidecar", pad.rights
+    sidecar = Path(pad.rights["target"])
+    assert sidecar.is_file() and sidecar.parent == Path(pad.output).parent
+    assert pad.rights["written"] and any("sidecar" in n for n in pad.notes)
+    assert sidecar.name in Path(note.manifest).read_text()  # the sidecar is in the manifest
+
+
+def bright_master(dest: Path, seconds: float = 4) -> Path:
+    """Progressive 25p with white noise: energy above the AAC low-pass, as bright mixes have."""
+    args = [FF(), "-hide_banner", "-loglevel", "error", "-y"]
+    args += ["-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=25:d={seconds}"]
+    args += ["-f", "lavfi", "-i", f"anoisesrc=d={seconds}:c=white:a=0.2:r=48000,aformat=s32"]
+    args += ["-ac", "2", "-vf", "format=yuv422p", "-c:v", "mpeg2video", "-b:v", "10M"]
+    args += ["-c:a", "pcm_s24le", str(dest)]
+    tools.run(args, what="making a bright master", path=dest)
+    return dest
+
+
+def test_aac_loudness_is_corrected_on_the_deliverable_and_rights_survive_a_rerun(tmp_path):
+    """Flow path (deliver_one per deliverable, then finish_delivery): the AAC encode loses
+    loudness on bright sound; the deliverable is on target by our meter; a re-run into the
+    folder (which now has its ASC MHL history) still embeds the rights."""
+    from pipeline.deliver.codecgain import measure_encoded
+
+    master = bright_master(tmp_path / "BRIGHT.mov")
+    out = tmp_path / "out"
+    opts = Options(out_dir=out, rights_template="example", force=True)
+    profile = load_profile("web-h264")
+    d = deliver_one(master, profile, opts)
+    assert d.status == "delivered", d.error
+    codec = d.normalisation["codec_correction"]
+    moved = codec["first_lufs"] - (-18.0 + codec["offset_lu"])
+    assert abs(moved) > 0.1  # the codec alone misses the target...
+    il, tp = measure_encoded(Path(d.output), [0, 1], "auto")
+    assert abs(il - -18.0) <= 0.1 and tp <= -1.0  # ...the deliverable does not
+    assert abs(d.measured["integrated_lufs"] - -18.0) <= 0.1
+    note = finish_delivery(out, [d])
+    assert note.manifest and (out / "delivery_note.json").is_file()
+    assert (out / "ascmhl").is_dir()
+    again = deliver_one(master, profile, opts)
+    assert again.rights["action"] == "embedded", again.rights
 
 
 def test_social_versions_have_exact_sizes(master, tmp_path):

@@ -35,6 +35,7 @@ class Sources:
     audio: Path | None  # normalised float WAV (all master channels), None: the master's sound
     slate_png: Path | None
     size: tuple[int, int]  # output picture size
+    gain_db: float = 0.0  # on the programme sound: a lossy codec's loudness correction
 
 
 def tc_minus(tc: str, seconds: float, fps: Fraction) -> str:
@@ -152,6 +153,8 @@ def _programme_audio(plan: Plan, src: Sources, master: Any) -> list[Any]:
         streams = [master[f"a:{i}"] for i in range(len(plan.master.audio_channels))]
         merged = ffmpeg.filter(streams, "amerge", inputs=len(streams))
     merged = merged.filter("aresample", a.sample_rate)
+    if src.gain_db:
+        merged = merged.filter("volume", f"{src.gain_db:.4f}dB")
     pieces_needed = sum(len(row) for row in plan.track_map)
     split = merged.filter_multi_output("asplit", pieces_needed)
     out, k = [], 0
@@ -231,6 +234,17 @@ def audio_args(a: AudioEncodeSpec) -> dict[str, Any]:
     if a.bitrate_kbps is not None:
         args["b:a"] = f"{a.bitrate_kbps}k"
     return args
+
+
+def build_audio_command(plan: Plan, src: Sources, out: Path) -> list[str]:
+    """The deliverable's programme sound alone (no head, no picture), same graph and encoder,
+    into a Matroska file: what a lossy codec does to the loudness is measured on it."""
+    assert plan.encode.audio is not None
+    master = ffmpeg.input(tools.ffmpeg_input(src.master))
+    audio = _programme_audio(plan, src, master)
+    opts: dict[str, Any] = {"f": "matroska", **audio_args(plan.encode.audio)}
+    args = ffmpeg.output(*audio, "file:" + os.path.abspath(out), **opts).get_args()
+    return [tools.ffmpeg_exe(), *PROGRESS_ARGS, "-y", *args]
 
 
 def build_command(

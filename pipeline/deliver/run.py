@@ -1,16 +1,19 @@
 """Deliver: for each master × profile, make the deliverable, QC it, and only then let it go.
 
-Per deliverable: check the master fits (spec.plan_delivery), normalise its sound
-(loudnorm.normalise_audio), encode to a temporary name in a work folder inside the delivery
-folder, QC the result against the same profile (one decode), then rename it to its final name
-(pass) or move it to `_failed/` with its QC report (fail). Nothing is ever written under a final
-name before it passed. Then rights (embedded or side-carred), an ASC MHL manifest of the
-delivery folder and a delivery note (JSON, the truth, and HTML).
+Per deliverable (`deliver_one`): check the master fits (spec.plan_delivery), normalise its
+sound (loudnorm.normalise_audio); for a lossy audio codec, encode the sound alone, measure it
+and correct the gain (codecgain); encode to a temporary name in a work folder inside the
+delivery folder, QC the result against the same profile (one decode), then rename it to its
+final name (pass) or move it to `_failed/` with its QC report (fail), and write its rights
+(embedded in MP4/MOV, an XMP sidecar beside MXF, read back). Nothing is ever written under a
+final name before it passed. Then `finish_delivery` (used by `deliver`, the CLI and the flow):
+the delivery note (JSON, the truth, and HTML) and an ASC MHL manifest of the delivery folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -19,7 +22,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +34,9 @@ from pipeline.fsutil import fsync_dir
 from pipeline.profiles import HeadSpec, Profile, loudness_summary
 from pipeline.qc.findings import QCResult, Verdict
 
+if TYPE_CHECKING:
+    from pipeline.deliver.loudnorm import NormalisedAudio
+
 log = logging.getLogger("rushline.deliver")
 
 WORK_DIR = ".rushline-deliver"
@@ -38,6 +44,7 @@ FAILED_DIR = "_failed"
 REPORTS_DIR = "_reports"
 NOTE_NAME = "delivery_note"
 TRUNCATION_TOLERANCE = 0.97
+CODEC_TP_MARGIN_DB = 0.1  # codec headroom beyond the peak growth measured through the codec
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 Status = Literal["delivered", "failed", "error"]
@@ -129,7 +136,16 @@ def _delivered_channels(plan: Plan) -> list[int] | None:
     return chs or None
 
 
-def _normalise(plan: Plan, work: Path, opts: Options, d: Deliverable) -> Path | None:
+def _normalise(
+    plan: Plan,
+    work: Path,
+    opts: Options,
+    d: Deliverable,
+    *,
+    target_offset_lu: float = 0.0,
+    headroom_db: float = 0.0,
+) -> NormalisedAudio | None:
+    """The master's sound at the profile's target (plus an offset and codec headroom)."""
     a, loud = plan.encode.audio, plan.profile.loudness
     if a is None or not a.normalise:
         return None
@@ -138,10 +154,11 @@ def _normalise(plan: Plan, work: Path, opts: Options, d: Deliverable) -> Path | 
         return None
     from pipeline.deliver.loudnorm import normalise_audio
 
+    ceiling = loud.max_true_peak_dbtp - headroom_db
     res = normalise_audio(
         plan.master.path,
-        target_lufs=loud.target_lufs,
-        true_peak_max_dbtp=loud.max_true_peak_dbtp,
+        target_lufs=loud.target_lufs + target_offset_lu,
+        true_peak_max_dbtp=ceiling,
         work_dir=work,
         channels_map=loud.channels or _delivered_channels(plan),
         measurement=opts.measurements.get(str(plan.master.path)),
@@ -151,9 +168,57 @@ def _normalise(plan: Plan, work: Path, opts: Options, d: Deliverable) -> Path | 
     if res.limiter_used:
         d.notes.append(
             f"true-peak limiter used: up to {res.max_gain_reduction_db:.1f} dB of gain reduction "
-            f"to stay under {loud.max_true_peak_dbtp:g} dBTP"
+            f"to stay under {ceiling:g} dBTP"
         )
-    return res.wav
+    return res
+
+
+def _codec_gain(
+    plan: Plan, src: Sources, work: Path, opts: Options, d: Deliverable, norm: NormalisedAudio
+) -> tuple[float, Path]:
+    """For a lossy codec: the gain that puts the encoded sound on target, and the WAV to use.
+
+    When that gain would take the encoded sound over the ceiling (inter-sample peaks grow
+    through the codec), the sound is normalised again with that much headroom (the limiter
+    acts where needed) and checked again. PCM: (0, the WAV) unchanged.
+    """
+    from pipeline.deliver.codecgain import check_codec, is_lossy
+    from pipeline.qc.sound import programme_channels
+
+    a, loud = plan.encode.audio, plan.profile.loudness
+    if a is None or loud is None or not is_lossy(a.codec):
+        return 0.0, norm.wav
+    target, ceiling = loud.target_lufs, loud.max_true_peak_dbtp
+    prog = programme_channels(plan.profile, sum(t.width for t in a.tracks))
+    kw = {"target": target, "ceiling": ceiling, "prog": prog, "layout": loud.layout}
+    check = check_codec(plan, src, work, **kw)
+    offset = 0.0
+    if check.over_ceiling_db > 0 and check.first_lufs is not None:
+        wav_tp = norm.measured_after.true_peak_dbtp
+        growth = (check.true_peak_dbtp or ceiling) - ((wav_tp or ceiling) + check.gain_db)
+        headroom = max(growth, 0.0) + CODEC_TP_MARGIN_DB
+        raise_db = target - check.first_lufs
+        d.notes.append(
+            f"{a.codec}: making up the codec's {raise_db:+.2f} LU would take the encoded sound "
+            f"over {ceiling:g} dBTP (peaks move {growth:+.2f} dB through the codec): the sound "
+            f"is normalised again (replacing the pass above) to {target + raise_db:.2f} LUFS "
+            f"under {ceiling - headroom:.2f} dBTP"
+        )
+        offset = target - check.first_lufs
+        again = _normalise(plan, work, opts, d, target_offset_lu=offset, headroom_db=headroom)
+        assert again is not None
+        norm = again
+        src = Sources(src.master, norm.wav, src.slate_png, src.size)
+        check = check_codec(plan, src, work, **kw)
+    d.notes.append(check.note(a.codec, target, offset))
+    if check.over_ceiling_db > 0:
+        d.notes.append(
+            f"after the codec the true peak is {check.true_peak_dbtp:.2f} dBTP, over the "
+            f"{ceiling:g} dBTP ceiling by {check.over_ceiling_db:.2f} dB"
+        )
+    if d.normalisation is not None:
+        d.normalisation["codec_correction"] = {**dataclasses.asdict(check), "offset_lu": offset}
+    return check.gain_db, norm.wav
 
 
 def _slate(plan: Plan, work: Path, opts: Options, size: tuple[int, int], today: str) -> Path | None:
@@ -181,8 +246,12 @@ def _encode(
     today = dt.date.today().isoformat()
     m, v = plan.master, plan.encode.video
     size = (v.width or m.width or 0, v.height or m.height or 0) if v is not None else (0, 0)
-    wav = _normalise(plan, work, opts, d)
+    norm = _normalise(plan, work, opts, d)
     slate = _slate(plan, work, opts, size, today)
+    src = Sources(m.path, norm.wav if norm else None, slate, size)
+    if norm is not None:
+        gain, wav = _codec_gain(plan, src, work, opts, d, norm)
+        src = Sources(m.path, wav, slate, size, gain_db=gain)
     tc = plan.profile.programme_start_timecode()
     if tc and plan.fps is not None:
         d.programme_start_timecode = tc
@@ -192,7 +261,7 @@ def _encode(
         d.start_timecode = tc
     meta = {"title": opts.title or m.path.stem, "comment": f"rushline deliver {plan.profile.name}"}
     tmp = work / name
-    cmd = build_command(plan, Sources(m.path, wav, slate, size), tmp, timecode=tc, metadata=meta)
+    cmd = build_command(plan, src, tmp, timecode=tc, metadata=meta)
     d.command = cmd
     res = run_encode(
         cmd, tmp, what=f"encoding {m.path} for {plan.profile.name}", on_progress=progress
@@ -302,6 +371,8 @@ def deliver_one(
             _place(tmp, final, overwrite=opts.force)
             d.qc_report = _write_report(qc, opts.out_dir / REPORTS_DIR / f"{name}.qc.json")
             d.status, d.output = "delivered", str(final)
+            if opts.rights_template:
+                apply_deliverable_rights(d, opts.rights_template)
         else:
             failed = opts.out_dir / FAILED_DIR / name
             _place(tmp, failed, overwrite=True)
@@ -321,18 +392,57 @@ def deliver_one(
     return d
 
 
-def _rights(d: Deliverable, template_name: str) -> None:
+def apply_deliverable_rights(d: Deliverable, template_name: str) -> None:
+    """Rights from the template: embedded in MP4/MOV, an XMP sidecar beside an MXF, read back.
+
+    `d.rights` records what was written, what was not (and why) and where; a deliverable whose
+    rights could not be written stays delivered, with a note saying so.
+    """
     from pipeline.rights.apply import apply_rights
     from pipeline.rights.template import load_template
 
+    assert d.output is not None
     try:
-        res = apply_rights([d.output], load_template(template_name), embed=True)[0]
+        template = load_template(template_name)
+        res = apply_rights([d.output], template, embed=True, made_here=True)[0]
     except RushlineError as exc:
-        d.rights = {"action": "error", "error": str(exc)}
+        d.rights = {"action": "error", "error": str(exc), "template": template_name}
+        d.notes.append(f"rights not written: {exc}")
         return
-    d.rights = res.model_dump(mode="json")
+    d.rights = {"template": template_name, **res.model_dump(mode="json")}
     if res.error:
         d.notes.append(f"rights not written: {res.error}")
+        return
+    where = (
+        "embedded"
+        if res.action == "embedded"
+        else f"in the XMP sidecar {Path(res.target or '').name}"
+    )
+    missing = f"; not written: {', '.join(sorted(res.not_written))}" if res.not_written else ""
+    d.notes.append(
+        f"rights ({template_name}) {where}: {len(res.written)} field(s) read back{missing}"
+    )
+
+
+def finish_delivery(
+    out_dir: Path, deliverables: Sequence[Deliverable], *, manifest: bool = True
+) -> DeliveryNote:
+    """Close a delivery: the note (JSON + HTML) and, when anything was delivered, the MHL."""
+    from pipeline.report.deliver import write_note
+    from pipeline.tools import tool_versions
+
+    with contextlib.suppress(OSError):
+        (out_dir / WORK_DIR).rmdir()
+    note = DeliveryNote(
+        created=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        out_dir=str(out_dir),
+        deliverables=list(deliverables),
+        tools=tool_versions(),
+    )
+    write_note(note, out_dir, overwrite=True)
+    if manifest and any(d.status == "delivered" for d in deliverables):
+        note.manifest = str(write_manifest(out_dir))
+    return note
 
 
 def deliver(
@@ -343,35 +453,21 @@ def deliver(
     on_start: StartSink | None = None,
     on_progress: ProgressSink | None = None,
 ) -> DeliveryNote:
-    """Every master × every profile; then rights, the MHL manifest and the delivery note."""
-    from pipeline.tools import tool_versions
-
+    """Every master × every profile (each with its rights); then the MHL manifest and the note."""
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     done: list[Deliverable] = []
     try:
         for master in masters:
             for profile in profiles:
-                d = deliver_one(
-                    Path(master), profile, opts, on_start=on_start, on_progress=on_progress
+                done.append(
+                    deliver_one(
+                        Path(master), profile, opts, on_start=on_start, on_progress=on_progress
+                    )
                 )
-                if d.status == "delivered" and opts.rights_template:
-                    _rights(d, opts.rights_template)
-                done.append(d)
     finally:
         with contextlib.suppress(OSError):
             (opts.out_dir / WORK_DIR).rmdir()
-    note = DeliveryNote(
-        created=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        out_dir=str(opts.out_dir),
-        deliverables=done,
-        tools=tool_versions(),
-    )
-    from pipeline.report.deliver import write_note
-
-    write_note(note, opts.out_dir, overwrite=True)
-    if opts.manifest and any(d.status == "delivered" for d in done):
-        note.manifest = str(write_manifest(opts.out_dir))
-    return note
+    return finish_delivery(opts.out_dir, done, manifest=opts.manifest)
 
 
 def write_manifest(out_dir: Path) -> Path:

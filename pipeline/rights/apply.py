@@ -108,9 +108,15 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return out
 
 
-def decide(path: Path, *, embed: bool) -> tuple[Literal["embed", "sidecar"], str | None]:
-    """Sidecar or embed for one file, and the note explaining a sidecar when embed was asked."""
-    root = mhl_root(path.parent.resolve())
+def decide(
+    path: Path, *, embed: bool, made_here: bool = False
+) -> tuple[Literal["embed", "sidecar"], str | None]:
+    """Sidecar or embed for one file, and the note explaining a sidecar when embed was asked.
+
+    `made_here`: the caller has just made these files (deliverables): an ASC MHL history above
+    them (a delivery folder's own manifest) does not make them offloaded originals.
+    """
+    root = None if made_here else mhl_root(path.parent.resolve())
     if root is not None:
         return "sidecar", (
             f"offloaded original (ASC MHL history in {root}): never modified, wrote a sidecar"
@@ -163,6 +169,7 @@ def apply_rights(
     sidecar_dir: str | os.PathLike[str] | None = None,
     break_c2pa: bool = False,
     session: ExifToolSession | None = None,
+    made_here: bool = False,
 ) -> list[RightsResult]:
     """Write the template's rights to every file: a sidecar, or embedded (see module doc).
 
@@ -177,7 +184,7 @@ def apply_rights(
     s = session or ExifToolSession()
     try:
         s.start()
-        return _apply(files, template, embed, sidecar_style, sdir, break_c2pa, s)
+        return _apply(files, template, embed, sidecar_style, sdir, break_c2pa, s, made_here)
     finally:
         if own:
             s.close()
@@ -191,6 +198,7 @@ def _apply(
     sdir: Path | None,
     break_c2pa: bool,
     s: ExifToolSession,
+    made_here: bool = False,
 ) -> list[RightsResult]:
     results: list[RightsResult] = []
     for path in files:
@@ -200,7 +208,7 @@ def _apply(
             res.error = f"{path} does not exist or is not a file; check the path"
     readable = [Path(r.path) for r in results if not r.error]
     info = _capture_info(s, readable) if uses_file_metadata(template) and readable else {}
-    jobs = _plan(results, template, info, embed=embed, style=style, sdir=sdir)
+    jobs = _plan(results, template, info, embed=embed, style=style, sdir=sdir, mine=made_here)
     sidecars = [j for j in jobs if j.mode == "sidecar"]
     for job in sidecars:
         _do_sidecar(job)
@@ -219,6 +227,7 @@ def _plan(
     embed: bool,
     style: SidecarStyle,
     sdir: Path | None,
+    mine: bool = False,
 ) -> list[_Job]:
     """One job per readable file: the template expanded for it, sidecar or embed."""
     jobs: list[_Job] = []
@@ -236,7 +245,7 @@ def _plan(
         except (KeyError, ValueError, IndexError) as exc:
             res.error = f"cannot expand the template for {path}: {exc}"
             continue
-        mode, note = decide(path, embed=embed)
+        mode, note = decide(path, embed=embed, made_here=mine)
         if note:
             res.notes.append(note)
         job = _Job(path, t, mode, res)
