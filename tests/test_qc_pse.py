@@ -1,17 +1,31 @@
 """PSE checks on synthesised video (ffmpeg lavfi, encoded and run through the real QC pass):
 the 3-flash rule, extended flashing, the flash area at the analysis resolution, and regular
 patterns (count of pairs, contrast, area, and a fine grating resolved at the analysis width).
-Not a Harding-certified test: these check our reading of the published rules."""
+Not a Harding-certified test: these check our reading of the published rules. The fast pattern
+detector (cached carriers, exact early exit) is checked against the plain formulas."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import astuple
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from pipeline.profiles import PictureSpec, Profile, SourceRef
+from pipeline.qc import pse
 from pipeline.qc.findings import Finding, QCResult, Severity
-from pipeline.qc.pse import NOT_CERTIFIED, extended_sequences
+from pipeline.qc.pse import (
+    NOT_CERTIFIED,
+    PATTERN_BRIGHT_CD_M2,
+    PATTERN_CONTRAST_CD_M2,
+    PATTERN_SHARE,
+    PatternDetector,
+    PatternSample,
+    extended_sequences,
+)
 from pipeline.tools import ffmpeg_exe, run
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]
@@ -177,3 +191,91 @@ def test_small_grating_passes(clips):
 def test_uniform_picture_has_no_pattern(clips):
     r = _qc(clips["uniform_grey"])
     assert _by(r, "patterns") == [] and r.measurements["patterns"]["max_area_percent"] == 0
+
+
+# --- the fast pattern detector gives the answers of the plain formulas ---------------------------
+
+
+class _ReferencePatterns(PatternDetector):
+    """`PatternDetector.measure` as first written (a fresh carrier and every mask each call):
+    the definition the cached, early-exit version must reproduce exactly."""
+
+    def measure(self, frame: int, lum: np.ndarray) -> PatternSample:
+        h, w = self.shape
+        mean_all = float(lum.mean())
+        z = lum - np.float32(mean_all)
+        spec = cv2.dft(z * self.window, flags=cv2.DFT_COMPLEX_OUTPUT)[:, : self.half]
+        power = spec[..., 0] ** 2 + spec[..., 1] ** 2
+        power[self.too_coarse] = 0.0
+        iy, ix = np.unravel_index(int(np.argmax(power)), power.shape)
+        if power[iy, ix] <= 0.0:
+            return PatternSample(frame, 0.0, 0.0, 0.0, 0.0)
+        fy, fx = float(self.ky[iy]) / h, float(self.kx[ix]) / w
+        freq = math.hypot(fx, fy)
+        size = int(min(max(3.0 / freq, 6.0), min(h, w) / 2))
+        box = (size, size)
+        ey = np.exp(-2j * math.pi * fy * self.ys).astype(np.complex64)
+        ex = np.exp(-2j * math.pi * fx * self.xs).astype(np.complex64)
+        carrier = ey[:, None] * ex[None, :]
+        local = cv2.blur((z * carrier).view(np.float32).reshape(h, w, 2), box)
+        leak = cv2.blur(carrier.view(np.float32).reshape(h, w, 2), box)
+        mean = cv2.blur(lum, box)
+        local_z = (mean - mean_all)[..., None]
+        local -= local_z * leak
+        amp2 = local[..., 0] ** 2 + local[..., 1] ** 2
+        var = cv2.blur(z * z, box) - local_z[..., 0] ** 2
+        share = 2.0 * amp2 / np.maximum(var, (PATTERN_CONTRAST_CD_M2 / 2) ** 2)
+        diff = 4.0 * np.sqrt(amp2)
+        mask = (
+            (share >= PATTERN_SHARE)
+            & (diff >= PATTERN_CONTRAST_CD_M2)
+            & (mean + diff / 2 >= PATTERN_BRIGHT_CD_M2)
+        )
+        grow = int(0.7 * size) | 1
+        mask = cv2.dilate(mask.view(np.uint8), np.ones((grow, grow), np.uint8)).view(bool)
+        count = int(np.count_nonzero(mask))
+        if count == 0:
+            return PatternSample(frame, 0.0, 0.0, 0.0, 1.0 / freq)
+        cyc = (fx * self.xs[None, :] + fy * self.ys[:, None])[mask]
+        lo = float(cyc.min())
+        cum = np.cumsum(np.bincount(((cyc - lo) * 8).astype(np.int64))) / cyc.size
+        pairs = (int(np.searchsorted(cum, 0.99)) - int(np.searchsorted(cum, 0.01)) + 1) / 8
+        contrast = float(cv2.mean(diff, mask=mask.view(np.uint8))[0])
+        return PatternSample(frame, count / mask.size, pairs, contrast, 1.0 / freq)
+
+
+def _luminance_frames() -> list[np.ndarray]:
+    """Gratings (full, blurred, in a window, diagonal), a low-contrast grating, textured noise,
+    a flat frame and a frame with one strong edge, in cd/m² at the analysis size (270 × 480)."""
+    h, w = 270, 480
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    rng = np.random.default_rng(11)
+    frames = []
+    for pairs in (7, 20, 60, 200):
+        g = np.where((xx * pairs / w) % 1 < 0.5, 200.0, 0.0).astype(np.float32)
+        frames += [g, cv2.blur(g, (3, 3))]
+        part = np.full((h, w), 30.0, np.float32)
+        part[60:200, 100:380] = g[60:200, 100:380]
+        frames.append(part)
+    frames.append(np.where(((xx + yy) * 30 / w) % 1 < 0.5, 150.0, 10.0).astype(np.float32))
+    frames.append(np.where((xx * 20 / w) % 1 < 0.5, 105.0, 100.0).astype(np.float32))
+    frames.append(cv2.GaussianBlur(rng.random((h, w), np.float32) * 200, (0, 0), 2))
+    frames.append(np.full((h, w), 80.0, np.float32))
+    frames.append(np.where(xx < 200, 5.0, 180.0).astype(np.float32))
+    return frames
+
+
+def test_fast_pattern_detector_equals_reference(monkeypatch):
+    """Cached carriers and the early exit change nothing: every sample is identical, and the
+    early exit (no dilation) is really taken on the low-contrast and flat frames."""
+    frames = _luminance_frames()
+    fast, ref = PatternDetector((270, 480)), _ReferencePatterns((270, 480))
+    want = [astuple(ref.measure(i, f)) for i, f in enumerate(frames)]
+    dilations = []
+    real_dilate = cv2.dilate
+    monkeypatch.setattr(pse.cv2, "dilate", lambda *a: dilations.append(1) or real_dilate(*a))
+    got = [astuple(fast.measure(i, f)) for i, f in enumerate(frames)]
+    got_again = [astuple(fast.measure(i, f)) for i, f in enumerate(frames)]  # cached carriers
+    assert got == want and got_again == want
+    assert sum(1 for s in want if s[1] > 0.25 and s[2] > 5) >= 8  # hazardous frames compared
+    assert len(dilations) < 2 * len(frames)  # some frames left through the early exit

@@ -66,6 +66,16 @@ class PatternSample:
         return self.area > PATTERN_MIN_AREA and self.pairs > PATTERN_MIN_PAIRS
 
 
+# Exact early exit: a pattern pixel needs share >= PATTERN_SHARE with the variance floored at
+# (PATTERN_CONTRAST_CD_M2 / 2)², so (A/2)² >= PATTERN_SHARE / 2 · (PATTERN_CONTRAST_CD_M2 / 2)²
+# (35 cd²/m⁴), and diff >= PATTERN_CONTRAST_CD_M2, so (A/2)² >= (PATTERN_CONTRAST_CD_M2 / 4)²
+# (25). A frame whose local amplitude stays below both everywhere has no pattern pixel: the
+# share, the masks and the dilation are skipped (the margin covers float32 rounding).
+_AMP2_NEEDED = max(PATTERN_SHARE / 2 * (PATTERN_CONTRAST_CD_M2 / 2) ** 2,
+                   (PATTERN_CONTRAST_CD_M2 / 4) ** 2) * (1 - 1e-4)  # fmt: skip
+_CARRIERS_KEPT = 8  # demodulation carriers cached per detector (~2 MB each at 480 x 270)
+
+
 class PatternDetector:
     """Finds the dominant regular pattern of a luminance frame (cd/m², float32, h × w)."""
 
@@ -81,17 +91,44 @@ class PatternDetector:
         self.half = half
         self.ys = np.arange(h, dtype=np.float64)
         self.xs = np.arange(w, dtype=np.float64)
+        # The peak frequency of ordinary programme repeats from frame to frame: its carrier
+        # and the box's response to it are kept rather than rebuilt (same values either way).
+        self._carriers: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
 
-    def measure(self, frame: int, lum: np.ndarray) -> PatternSample:
-        h, w = self.shape
-        mean_all = float(lum.mean())
-        z = lum - np.float32(mean_all)
+    def _carrier(self, iy: int, ix: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """exp(-2πi(fx·x + fy·y)) (complex64) and its box average as a 2-channel image."""
+        key = (iy, ix, size)
+        got = self._carriers.get(key)
+        if got is None:
+            h, w = self.shape
+            fy, fx = float(self.ky[iy]) / h, float(self.kx[ix]) / w
+            ey = np.exp(-2j * math.pi * fy * self.ys).astype(np.complex64)
+            ex = np.exp(-2j * math.pi * fx * self.xs).astype(np.complex64)
+            carrier = ey[:, None] * ex[None, :]
+            got = (carrier, cv2.blur(carrier.view(np.float32).reshape(h, w, 2), (size, size)))
+            if len(self._carriers) >= _CARRIERS_KEPT:
+                self._carriers.pop(next(iter(self._carriers)))
+            self._carriers[key] = got
+        return got
+
+    def _peak(self, z: np.ndarray) -> tuple[int, int] | None:
+        """The strongest frequency with more than PATTERN_MIN_PAIRS cycles across the screen."""
         spec = cv2.dft(z * self.window, flags=cv2.DFT_COMPLEX_OUTPUT)[:, : self.half]
         power = spec[..., 0] ** 2 + spec[..., 1] ** 2
         power[self.too_coarse] = 0.0
         iy, ix = np.unravel_index(int(np.argmax(power)), power.shape)
         if power[iy, ix] <= 0.0:
+            return None
+        return int(iy), int(ix)
+
+    def measure(self, frame: int, lum: np.ndarray) -> PatternSample:
+        h, w = self.shape
+        mean_all = float(lum.mean())
+        z = lum - np.float32(mean_all)
+        peak = self._peak(z)
+        if peak is None:
             return PatternSample(frame, 0.0, 0.0, 0.0, 0.0)
+        iy, ix = peak
         fy, fx = float(self.ky[iy]) / h, float(self.kx[ix]) / w  # cycles per pixel
         freq = math.hypot(fx, fy)
         size = int(min(max(3.0 / freq, 6.0), min(h, w) / 2))
@@ -100,16 +137,15 @@ class PatternDetector:
         # average over the box, both parts at once as a 2-channel image. The local mean times
         # the box's own response to the exponential is taken off: near the picture's edges the
         # box is not a whole number of periods and a flat bright area would leak into it.
-        ey = np.exp(-2j * math.pi * fy * self.ys).astype(np.complex64)
-        ex = np.exp(-2j * math.pi * fx * self.xs).astype(np.complex64)
-        carrier = ey[:, None] * ex[None, :]
+        carrier, leak = self._carrier(iy, ix, size)
         local = cv2.blur((z * carrier).view(np.float32).reshape(h, w, 2), box)
-        leak = cv2.blur(carrier.view(np.float32).reshape(h, w, 2), box)
         mean = cv2.blur(lum, box)
-        local_z = (mean - mean_all)[..., None]
-        local -= local_z * leak
+        local_z = mean - mean_all
+        local -= local_z[..., None] * leak
         amp2 = local[..., 0] ** 2 + local[..., 1] ** 2  # (A/2)² of the local sinusoid
-        var = cv2.blur(z * z, box) - local_z[..., 0] ** 2
+        if float(amp2.max()) < _AMP2_NEEDED:
+            return PatternSample(frame, 0.0, 0.0, 0.0, 1.0 / freq)
+        var = cv2.blur(z * z, box) - local_z**2
         # a sinusoid of amplitude A has variance A²/2 = 2·amp2
         # (floor: the variance of a square wave at the contrast threshold, (20/2)² cd²/m⁴)
         share = 2.0 * amp2 / np.maximum(var, (PATTERN_CONTRAST_CD_M2 / 2) ** 2)
@@ -132,11 +168,10 @@ class PatternDetector:
 
     def _pairs(self, mask: np.ndarray, fx: float, fy: float, freq: float) -> float:
         """Cycles across the pattern along the stripes' normal (1st-99th percentile extent)."""
-        h, w = self.shape
         # the phase (in cycles) of every pattern pixel, binned at 1/8 cycle: a histogram is
         # much cheaper than sorting tens of thousands of coordinates
-        cyc = fx * self.xs[None, :] + fy * self.ys[:, None]
-        cyc = cyc[mask]
+        yy, xx = np.nonzero(mask)
+        cyc = fx * self.xs[xx] + fy * self.ys[yy]
         lo = float(cyc.min())
         counts = np.bincount(((cyc - lo) * 8).astype(np.int64))
         cum = np.cumsum(counts) / cyc.size
