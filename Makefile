@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml
 
 # Debian packages Rushline runs (ExifTool for metadata; DejaVu and a CJK fallback font for
 # burnt-in text and PDFs) and those its tests use (poppler-utils renders the PDFs we make;
-# espeak-ng speaks the dialogue of the dialogue-loudness tests). Installed when missing.
-APT_DEPS := libimage-exiftool-perl fonts-dejavu-core fonts-droid-fallback poppler-utils espeak-ng
+# espeak-ng speaks the dialogue of the dialogue-loudness tests; PostgreSQL serves the catalogue
+# tests on a real server, started per test run in a temporary folder). Installed when missing.
+APT_DEPS := libimage-exiftool-perl fonts-dejavu-core fonts-droid-fallback poppler-utils espeak-ng \
+	postgresql
 
 system-deps:
 	@missing=$$(for p in $(APT_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Index, Integer, Text, UniqueConstraint, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from pipeline.catalog.db import Catalog
 from pipeline.catalog.facts import volume_name
 from pipeline.catalog.record import CatalogLike, catalog_errors_only
-from pipeline.catalog.schema import Copy
+from pipeline.catalog.schema import BigInt, Copy, varchar
 from pipeline.catalog.search import hits
 from pipeline.catalog.store import refresh, upsert
 from pipeline.names import nfc
@@ -40,15 +40,15 @@ class ArchivedFile(ArchiveBase):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bag: Mapped[str] = mapped_column(String(200))
+    bag: Mapped[str] = mapped_column(varchar(200))
     bag_path: Mapped[str] = mapped_column(Text)
-    volume: Mapped[str] = mapped_column(String(400))
+    volume: Mapped[str] = mapped_column(varchar(400))
     payload: Mapped[str] = mapped_column(Text)  # data/... inside the bag, NFC
     source: Mapped[str] = mapped_column(Text)  # where it was archived from (absolute, NFC)
     clip_id: Mapped[int | None] = mapped_column(Integer)  # the catalogue clip, when known
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str | None] = mapped_column(String(64))
-    archived_at: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInt)
+    sha256: Mapped[str | None] = mapped_column(varchar(64))
+    archived_at: Mapped[str] = mapped_column(varchar(40))
 
 
 @dataclass
@@ -62,9 +62,8 @@ class ArchivedEntry:
 
 
 def ensure_tables(cat: Catalog) -> None:
-    with cat.guard("creating the archive table"):
-        with cat.engine.execution_options(immediate=True).begin() as conn:
-            ArchiveBase.metadata.create_all(conn, checkfirst=True)
+    with cat.schema_lock("creating the archive table") as conn:
+        ArchiveBase.metadata.create_all(conn, checkfirst=True)
 
 
 def _clip_ids(s: Session, sources: Sequence[str]) -> dict[str, int]:

@@ -4,7 +4,10 @@ Why not Alembic: the catalogue is usually one SQLite file per user, opened by ev
 migrations must run by themselves at open time, inside the same write lock as everything else
 (two commands opening a new catalogue at once must not both migrate), without a script folder
 to ship or an extra dependency. A step is a function of a Connection; adding a column later is
-one more entry in MIGRATIONS. A facility on PostgreSQL gets the same steps.
+one more entry in MIGRATIONS. A facility on PostgreSQL gets the same steps; a step that must
+differ branches on `conn.dialect.name`, its SQLite branch never changing once released. On
+PostgreSQL the steps run under an advisory lock (`Catalog.schema_lock`) and use `conn.execute`
+only, so their statements can be compiled and checked without a server.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, select
+from sqlalchemy.schema import CreateIndex
 
 from pipeline.catalog.db import Catalog, CatalogError
-from pipeline.catalog.schema import FTS_DDL, Base, SchemaVersion
+from pipeline.catalog.schema import FTS_DDL, PG_INDEXES, Base, SchemaVersion
 
 
 def _v1_initial(conn: Connection) -> None:
@@ -27,7 +31,12 @@ def _v1_initial(conn: Connection) -> None:
 def _v2_nocase_prefix_indexes(conn: Connection) -> None:
     """`reel:` and `roll:` match case-insensitively by prefix: on SQLite a LIKE 'A001%' can
     only use an index declared COLLATE NOCASE (the binary one forced a scan of every clip).
-    Idempotent: a new catalogue already has these from step 1's create_all of the models."""
+    Idempotent: a new catalogue already has these from step 1's create_all of the models.
+    PostgreSQL has no NOCASE: its counterparts are the lower(col) indexes of PG_INDEXES."""
+    if conn.dialect.name == "postgresql":
+        for index in PG_INDEXES:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+        return
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_clips_reel")
@@ -68,18 +77,17 @@ def upgrade(cat: Catalog) -> int:
             f"({LATEST})",
             hint="upgrade Rushline, or point $RUSHLINE_CATALOG at another catalogue",
         )
-    with cat.guard("migrating the schema"):
-        with cat.engine.execution_options(immediate=True).begin() as conn:
-            version = current_version(conn)  # again, under the write lock
-            for number, description, step in MIGRATIONS:
-                if number <= version:
-                    continue
-                step(conn)
-                now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-                conn.execute(
-                    SchemaVersion.__table__.insert().values(
-                        version=number, description=description, applied_at=now
-                    )
+    with cat.schema_lock("migrating the schema") as conn:
+        version = current_version(conn)  # again, under the write lock
+        for number, description, step in MIGRATIONS:
+            if number <= version:
+                continue
+            step(conn)
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            conn.execute(
+                SchemaVersion.__table__.insert().values(
+                    version=number, description=description, applied_at=now
                 )
-                version = number
+            )
+            version = number
     return version

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, select
+from sqlalchemy import JSON, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pipeline.catalog.db import Catalog
+from pipeline.catalog.schema import varchar
 from pipeline.catalog.store import upsert
 
 
@@ -26,32 +27,31 @@ class RegisterEntry(RegisterBase):
     __tablename__ = "rights_register"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(varchar(200), unique=True)
+    kind: Mapped[str] = mapped_column(varchar(20))
     title: Mapped[str] = mapped_column(Text)
     rights_holder: Mapped[str] = mapped_column(Text)
     licence: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(varchar(20))
     uses: Mapped[list[str]] = mapped_column(JSON, default=list)
     territories: Mapped[list[str]] = mapped_column(JSON, default=list)
-    start: Mapped[str | None] = mapped_column(String(10))
-    end: Mapped[str | None] = mapped_column(String(10))  # None: in perpetuity
+    start: Mapped[str | None] = mapped_column(varchar(10))
+    end: Mapped[str | None] = mapped_column(varchar(10))  # None: in perpetuity
     fee_reference: Mapped[str | None] = mapped_column(Text)
-    ai: Mapped[str | None] = mapped_column(String(20))  # None / generated / composited
+    ai: Mapped[str | None] = mapped_column(varchar(20))  # None / generated / composited
     linked: Mapped[list[str]] = mapped_column(JSON, default=list)  # clip names or file paths
     notes: Mapped[str | None] = mapped_column(Text)
     source_file: Mapped[str] = mapped_column(Text)
     source_line: Mapped[int] = mapped_column()
-    imported_at: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[str] = mapped_column(varchar(40))
 
 
 COLUMNS = [c for c in RegisterEntry.__table__.columns.keys() if c != "id"]
 
 
 def ensure_tables(cat: Catalog) -> None:
-    with cat.guard("creating the rights register table"):
-        with cat.engine.execution_options(immediate=True).begin() as conn:
-            RegisterBase.metadata.create_all(conn, checkfirst=True)
+    with cat.schema_lock("creating the rights register table") as conn:
+        RegisterBase.metadata.create_all(conn, checkfirst=True)
 
 
 def write_entries(cat: Catalog, rows: Sequence[dict[str, Any]]) -> int:

@@ -5,6 +5,11 @@ Filters: camera:FX6  reel:A001  roll:A001  tc:14:23:10:00 (a timecode inside the
 date:2026-11-22 (or 2026-11-20..2026-11-22)  verdict:fail  on:SHUTTLE1 (a volume)
 copies:<2 (verified copies; < <= > >= = or a number)  codec:ProRes  label:select  rating:>=3
 name:A001C003. Anything else is free text; "double quotes" keep a phrase together.
+
+Dialects: on SQLite free text is an FTS5 prefix match and case-insensitive filters are LIKE on
+COLLATE NOCASE indexes; on PostgreSQL (no FTS table) each free-text term is a case-insensitive
+substring of the clip's name, path, roll, reel, camera, lens, codec, labels or date, and the
+filters are lower(col) LIKE lower(pattern) on the lower(col) indexes.
 """
 
 from __future__ import annotations
@@ -140,17 +145,21 @@ def _date_filter(value: str) -> Any:
 def _ilike(col: Any, pattern: str, sqlite: bool) -> Any:
     """Case-insensitive LIKE. On SQLite plain LIKE already ignores ASCII case (as ilike's
     lower() does: SQLite folds ASCII only), and unlike lower() it keeps a prefix pattern on a
-    COLLATE NOCASE index (the LIKE optimisation); elsewhere ILIKE."""
+    COLLATE NOCASE index (the LIKE optimisation); on PostgreSQL lower(col) LIKE lower(pattern),
+    which a lower(col) text_pattern_ops index serves (the planner folds lower('A001%'))."""
     if sqlite:
         return col.like(pattern, escape="\\")
-    return col.ilike(pattern, escape="\\")
+    return func.lower(col).like(func.lower(pattern), escape="\\")
 
 
-def _on_filter(value: str, *, drive: bool) -> Any:
+def _on_filter(value: str, *, drive: bool, sqlite: bool = True) -> Any:
     """Clips with a copy on volume `value`. A volume holds most clips: it drives the search
     (an id list from ix_copies_volume) only when nothing else narrows it; otherwise it is a
     per-clip check (EXISTS on the same index), after a more selective filter."""
-    on_volume = Copy.volume.collate("NOCASE") == value
+    if sqlite:
+        on_volume = Copy.volume.collate("NOCASE") == value
+    else:  # ix_copies_volume_lower
+        on_volume = func.lower(Copy.volume) == func.lower(value)
     if drive:
         return Clip.id.in_(select(Copy.clip_id).where(on_volume))
     return select(Copy.clip_id).where(Copy.clip_id == Clip.id, on_volume).exists()
@@ -178,7 +187,7 @@ def _field_filter(key: str, value: str, *, sqlite: bool = True, alone: bool = Fa
             else Clip.qc_verdict == value.lower()
         )
     if key == "on":
-        return _on_filter(value, drive=alone)
+        return _on_filter(value, drive=alone, sqlite=sqlite)
     if key == "copies":
         return _cmp(Clip.verified_copies, value, "copies")
     if key == "rating":
@@ -220,9 +229,31 @@ def build(query: str, *, fts: bool) -> Select[Any]:
     for term in free:
         if expr and re.search(r"[^\W_]", term):
             continue
-        pat = f"%{_like(term)}%"  # no FTS (PostgreSQL) or punctuation only: substring match
-        stmt = stmt.where(or_(_ilike(Clip.name, pat, fts), _ilike(Clip.path, pat, fts)))
+        stmt = stmt.where(_substring(term, sqlite=fts))
     return stmt
+
+
+_FREE_TEXT = (
+    Clip.name,
+    Clip.path,
+    Clip.reel,
+    Clip.camera,
+    Clip.lens,
+    Clip.codec,
+    Clip.labels,
+    Clip.capture_date,
+)
+
+
+def _substring(term: str, *, sqlite: bool) -> Any:
+    """A free-text term FTS cannot take. SQLite (punctuation only, no word for FTS): a
+    substring of the name or path. PostgreSQL (no FTS table): a substring of any column
+    clip_fts indexes on SQLite, the roll's name included."""
+    pat = f"%{_like(term)}%"
+    if sqlite:
+        return or_(_ilike(Clip.name, pat, True), _ilike(Clip.path, pat, True))
+    rolls = select(Roll.id).where(_ilike(Roll.name, pat, False))
+    return or_(*(_ilike(col, pat, False) for col in _FREE_TEXT), Clip.roll_id.in_(rolls))
 
 
 def hits(s: Session, ids: Sequence[int]) -> list[ClipHit]:

@@ -1,5 +1,9 @@
 """Upserts and the derived columns (verified copy count, free-text index) the record functions
-share. Every write here is idempotent: recording the same facts twice changes nothing."""
+share. Every write here is idempotent: recording the same facts twice changes nothing.
+
+SQLite: raw driver executemany (speed) and FTS5 rows; PostgreSQL: SQLAlchemy's
+postgresql.insert(...).on_conflict_do_update, and no free-text table (search falls back to
+case-insensitive substring matches, see search.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from pipeline.catalog.db import CatalogError
 from pipeline.catalog.facts import CopyFact, RecordSummary, clip_name
 from pipeline.catalog.schema import Clip, Copy, Hash, Roll
 
@@ -26,6 +31,9 @@ def upsert(
 ) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET update (or DO NOTHING), many rows at once."""
     if not rows:
+        return
+    if session.get_bind().dialect.name != "sqlite":  # JSON values go through the JSON type
+        _upsert_rows(session, table, rows, keys, update)
         return
     cols = list(rows[0])
     data = [tuple(_driver_value(r[c]) for c in cols) for r in rows]
@@ -59,6 +67,34 @@ def upsert_tuples(
         )
         session.connection().exec_driver_sql(sql, list(data))
         return
+    rows = [dict(zip(cols, row, strict=True)) for row in data]
+    _upsert_rows(session, table, rows, keys, update)
+
+
+def _upsert_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """The PostgreSQL upsert: INSERT ... ON CONFLICT through SQLAlchemy (batched VALUES).
+
+    One statement may not touch a row twice on PostgreSQL, where SQLite's executemany runs
+    row after row: rows with the same key are merged first as SQLite would leave them (the
+    first row's values, then each later row's `update` columns)."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise CatalogError(
+            f"cannot write to a {session.get_bind().dialect.name} catalogue",
+            hint="use a SQLite file or a postgresql:// URL",
+        )
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if key in merged:
+            merged[key].update({c: row[c] for c in update})
+        else:
+            merged[key] = dict(row)
     stmt = postgresql.insert(table)
     if update:
         stmt = stmt.on_conflict_do_update(
@@ -66,7 +102,7 @@ def upsert_tuples(
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(stmt, [dict(zip(cols, row, strict=True)) for row in data])
+    session.execute(stmt, list(merged.values()))
 
 
 def _driver_value(value: Any) -> Any:
