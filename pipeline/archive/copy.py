@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from pipeline.archive.errors import ArchiveError
 from pipeline.exitcodes import ArchiveExit
@@ -146,7 +145,6 @@ class _WriteBehind:
 
 def _write(src: Path, dest: Path, algorithms: tuple[str, ...]) -> _Part:
     """Read `src` once (hashed), write it to a temporary name beside `dest`, fsync it."""
-    from pipeline.offload.dest import Dest
     from pipeline.offload.engine import SourceError, Target, stream
     from pipeline.offload.scan import SourceFile
 
@@ -156,7 +154,7 @@ def _write(src: Path, dest: Path, algorithms: tuple[str, ...]) -> _Part:
     fd, tmp = _temp_beside(dest)
     mh = _hasher(algorithms)
     # the engine's Target only needs fd/error for writing; `dest` is its offload bookkeeping
-    target = Target(cast(Dest, None), dest, tmp, fd)
+    target = Target(None, dest, tmp, fd)
     try:
         try:
             source = SourceFile(src.name, str(src), st.st_size, st.st_mtime_ns)

@@ -34,7 +34,7 @@ class SourceError(Exception):
 class Target:
     """One destination's copy of the file being read."""
 
-    dest: Dest
+    dest: Dest | None  # None: a plain copy outside an offload (the archive's), no roll to settle
     final: Path
     part: Path
     fd: int = -1
