@@ -58,7 +58,8 @@ def test_offload_recorded_once_even_when_recorded_twice(tmp_path, offloaded):
     first = record_offload(result, catalog=cat)
     again = record_offload(result, catalog=cat)
     assert first.clips == again.clips == len(HOSTILE)
-    assert count(cat, Copy) == 2 * len(HOSTILE) and count(cat, Hash) == len(HOSTILE)
+    # two verified copies and the card (the clip's source, not a copy) per file, each once
+    assert count(cat, Copy) == 3 * len(HOSTILE) and count(cat, Hash) == len(HOSTILE)
     hit = search(cat, "A001C001").clips
     assert [h.name for h in hit] == ["A001C001"]
     assert {k.volume for k in hit[0].copies} == {"SHUTTLE1", "RAID"}
@@ -70,7 +71,7 @@ def test_offload_recorded_once_even_when_recorded_twice(tmp_path, offloaded):
     assert search(cat, "copies:<2").total == 0
     assert search(cat, "copies:>=2").total == len(HOSTILE)
     with cat.read() as s:
-        assert s.execute(select(func.max(SchemaVersion.version))).scalar() == LATEST == 2
+        assert s.execute(select(func.max(SchemaVersion.version))).scalar() == LATEST == 3
 
 
 def asset(path: str, tc: str, fps: float, frames: int, camera: str, reel: str) -> Asset:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from pipeline.catalog.db import Catalog
 from pipeline.catalog.facts import CopyFact, volume_name
+from pipeline.catalog.identity import Arrival, adopt
 from pipeline.catalog.record import CatalogLike, _with_catalog, catalog_errors_only
-from pipeline.catalog.store import write_facts
+from pipeline.catalog.store import roll_id, write_facts
 from pipeline.errors import RushlineError, UserInputError
 from pipeline.mhl import MHL_FOLDER, History, load_history
 from pipeline.names import nfc
@@ -106,7 +107,9 @@ def import_path(
 
     def write(cat: Catalog) -> ImportSummary:
         with cat.write(f"importing {base}") as s:
-            for roll, facts in work:
+            for roll, facts in work:  # a probe-only clip of the same file is adopted
+                rid = roll_id(s, roll, None, None)
+                adopt(s, rid, {Arrival(f.path, f.size, None) for f in facts})
                 done = write_facts(s, roll, None, facts)
                 summary.rolls.append(roll)
                 summary.clips += done.clips

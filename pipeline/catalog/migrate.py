@@ -19,6 +19,7 @@ from sqlalchemy import Connection, inspect, select
 from sqlalchemy.schema import CreateIndex
 
 from pipeline.catalog.db import Catalog, CatalogError
+from pipeline.catalog.identity import merge_in_migration
 from pipeline.catalog.schema import FTS_DDL, PG_INDEXES, Base, SchemaVersion
 
 
@@ -48,11 +49,23 @@ def _v2_nocase_prefix_indexes(conn: Connection) -> None:
     )
 
 
+def _v3_one_clip_per_file(conn: Connection) -> None:
+    """Catalogues written before clips had one identity may hold a camera file twice: a
+    probe-only clip (the card probed before its offload was recorded, filed under the card's
+    folder) beside the offloaded clip. Fold each into the offloaded one (facts, copies, QC and
+    rights kept; the card path becomes the clip's source). Data only, both dialects; finds
+    nothing on a new catalogue or a second run. (A mock connection, which only compiles DDL,
+    has no rows to merge.)"""
+    if isinstance(conn, Connection):
+        merge_in_migration(conn)
+
+
 #: (version, description, step) — append only; never edit a released step. Step 1 creates
 #: the tables from the current models, so every later step must be idempotent (IF NOT EXISTS).
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "rolls, clips, hashes, copies, qc, rights, offloads; clip_fts", _v1_initial),
     (2, "case-insensitive prefix indexes for reel: and roll:", _v2_nocase_prefix_indexes),
+    (3, "one clip per camera file: probe-only duplicates merged", _v3_one_clip_per_file),
 ]
 LATEST = MIGRATIONS[-1][0]
 

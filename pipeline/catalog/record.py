@@ -18,9 +18,18 @@ from sqlalchemy.orm import Session
 from pipeline.catalog import timecode
 from pipeline.catalog.db import Catalog, CatalogError, open_catalog
 from pipeline.catalog.facts import CopyFact, RecordSummary, locate, volume_name
-from pipeline.catalog.schema import Clip, Copy, OffloadRun, QCRecord, RightsRecord
-from pipeline.catalog.store import ensure_clips, refresh, roll_id, upsert, write_facts
+from pipeline.catalog.identity import PROBED, SOURCE, Arrival, adopt, clip_from_source, mark_sources
+from pipeline.catalog.schema import Clip, Copy, OffloadRun, QCRecord, RightsRecord, Roll
+from pipeline.catalog.store import (
+    ensure_clips,
+    refresh,
+    roll_id,
+    set_verdicts,
+    upsert,
+    write_facts,
+)
 from pipeline.errors import UserInputError
+from pipeline.mhl import MHL_FOLDER
 from pipeline.names import nfc
 
 if TYPE_CHECKING:
@@ -32,7 +41,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 CatalogLike = Catalog | str | os.PathLike[str] | None
 _GEN_RE = re.compile(r"^(\d{4,})_")
-_VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 
 
 def _now() -> str:
@@ -116,11 +124,19 @@ def record_offload(
     """Record every verified file of an offload: roll, clip, size, hashes, each copy (volume,
     level, when, MHL generation), and the run itself. `volumes` names destination roots."""
     facts = offload_facts(result, volumes)
+    source = nfc(os.path.abspath(result.source))
+    cards = {f.path: source + "/" + f.path for f in facts}
+    arrivals = [Arrival(f.path, f.size, cards[f.path]) for f in {f.path: f for f in facts}.values()]
 
     def work(cat: Catalog) -> RecordSummary:
         with cat.write("recording the offload") as s:
-            summary = write_facts(s, nfc(result.roll), result.source, facts)
             rid = roll_id(s, nfc(result.roll), result.source, result.started)
+            s.execute(
+                update(Roll).where(Roll.id == rid, Roll.source.is_(None)).values(source=source)
+            )
+            adopt(s, rid, arrivals)
+            summary = write_facts(s, nfc(result.roll), result.source, facts)
+            mark_sources(s, rid, volume_name(source), source, cards)
             run = {
                 "roll_id": rid,
                 "source": result.source,
@@ -150,10 +166,18 @@ def _find_clip(s: Session, file: str) -> int | None:
 def _clip_for_file(s: Session, file: str, *, create: bool) -> int | None:
     """The clip of a file: a known copy, else (create) a clip in the roll the file sits in."""
     cid = _find_clip(s, file)
-    if cid is not None or not create:
+    if cid is not None:
         return cid
-    roll, rel, root = locate(file)
     absolute = nfc(os.path.abspath(file))
+    on_card = clip_from_source(s, absolute)
+    if on_card is not None:  # a card an offload was recorded from: the clip's source
+        cid, card, _ = on_card
+        row = {"clip_id": cid, "volume": volume_name(card), "root": card, "path": absolute}
+        upsert(s, Copy.__table__, [{**row, "status": SOURCE}], ["clip_id", "path"])
+        return cid
+    if not create:
+        return None
+    roll, rel, root = locate(file)
     fact = CopyFact(
         path=rel,
         size=None,
@@ -162,15 +186,21 @@ def _clip_for_file(s: Session, file: str, *, create: bool) -> int | None:
         copy_path=absolute,
         root=root,
         volume=volume_name(root),
-        status="probed",
+        status=PROBED,
         verified=None,
         verified_at=None,
     )
     rid = roll_id(s, roll, None, _now())
     cid = ensure_clips(s, rid, [fact])[rel]
     row = {"clip_id": cid, "volume": fact.volume, "root": root, "path": absolute}
-    upsert(s, Copy.__table__, [{**row, "status": "probed"}], ["clip_id", "path"])
+    upsert(s, Copy.__table__, [{**row, "status": PROBED}], ["clip_id", "path"])
     return cid
+
+
+def _bookkeeping(file: str) -> bool:
+    """A file of an offload's own (its ASC MHL history, its lock), not a camera file."""
+    parts = Path(os.path.abspath(file)).parts[:-1]
+    return MHL_FOLDER in parts or "_rushline" in parts
 
 
 def probe_facts(asset: Asset) -> dict[str, Any]:
@@ -234,6 +264,9 @@ def record_probe(
                 if not a.ok:
                     summary.skipped.append(f"{a.path}: {a.error}")
                     continue
+                if _bookkeeping(a.path):
+                    summary.skipped.append(f"{a.path}: an offload's manifest or lock, not a clip")
+                    continue
                 cid = _clip_for_file(s, a.path, create=not known_only)
                 if cid is None:
                     summary.skipped.append(f"{a.path}: not a catalogued copy")
@@ -245,10 +278,6 @@ def record_probe(
         return summary
 
     return _with_catalog(catalog, work)
-
-
-def _worst(verdicts: Iterable[str]) -> str | None:
-    return max(verdicts, key=lambda v: _VERDICT_RANK.get(v, 0), default=None)
 
 
 @catalog_errors_only
@@ -286,17 +315,7 @@ def record_qc(
                     clips.add(cid)
                 else:
                     summary.skipped.append(f"{r.file}: not in the catalogue (kept as a file)")
-            for cid in clips:
-                found = s.execute(
-                    select(QCRecord.verdict, QCRecord.profile)
-                    .where(QCRecord.clip_id == cid)
-                    .order_by(QCRecord.recorded_at)
-                ).all()
-                worst = _worst(v for v, _ in found)
-                profiles = ", ".join(dict.fromkeys(p for _, p in found))
-                s.execute(
-                    update(Clip).where(Clip.id == cid).values(qc_verdict=worst, qc_profile=profiles)
-                )
+            set_verdicts(s, sorted(clips))
         summary.clips = len(clips)
         return summary
 

@@ -1,7 +1,8 @@
 """Find clips: free text (FTS5 on SQLite) and field filters, answering "where are the copies
 of this clip, and are they verified?".
 
-Filters: camera:FX6  reel:A001  roll:A001  tc:14:23:10:00 (a timecode inside the clip)
+Filters: camera:FX6  reel:A001  roll:B_A001 (reel: and roll: both match the camera's reel or
+the offload's roll, by prefix)  tc:14:23:10:00 (a timecode inside the clip)
 date:2026-11-22 (or 2026-11-20..2026-11-22)  verdict:fail  on:SHUTTLE1 (a volume)
 copies:<2 (verified copies; < <= > >= = or a number)  codec:ProRes  label:select  rating:>=3
 name:A001C003. Anything else is free text; "double quotes" keep a phrase together.
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.catalog import timecode
 from pipeline.catalog.db import Catalog
+from pipeline.catalog.identity import SOURCE
 from pipeline.catalog.schema import Clip, Copy, Hash, Roll
 from pipeline.errors import UserInputError
 from pipeline.names import nfc
@@ -78,6 +80,8 @@ class ClipHit(BaseModel):
     hashes: dict[str, str] = Field(default_factory=dict)
     audio_channels: int | None = None
     verified_copies: int = 0
+    #: where the clip was offloaded from (the card): provenance, never a copy
+    source: str | None = None
     copies: list[CopyInfo] = Field(default_factory=list)
 
 
@@ -160,6 +164,7 @@ def _on_filter(value: str, *, drive: bool, sqlite: bool = True) -> Any:
         on_volume = Copy.volume.collate("NOCASE") == value
     else:  # ix_copies_volume_lower
         on_volume = func.lower(Copy.volume) == func.lower(value)
+    on_volume = and_(on_volume, Copy.status != SOURCE)  # the card is no copy
     if drive:
         return Clip.id.in_(select(Copy.clip_id).where(on_volume))
     return select(Copy.clip_id).where(Copy.clip_id == Clip.id, on_volume).exists()
@@ -171,11 +176,10 @@ def _field_filter(key: str, value: str, *, sqlite: bool = True, alone: bool = Fa
     if key in ("camera", "codec", "label", "name"):
         col = {"camera": Clip.camera, "codec": Clip.codec, "label": Clip.labels}.get(key, Clip.name)
         return _ilike(col, contains, sqlite)
-    if key == "reel":  # two prefix searches on NOCASE indexes, unioned (a multi-index OR)
+    if key in ("reel", "roll"):  # the camera's reel or the offload's roll, either way:
+        # two prefix searches on NOCASE indexes, unioned (a multi-index OR)
         rolls = select(Roll.id).where(_ilike(Roll.name, starts, sqlite))
         return or_(_ilike(Clip.reel, starts, sqlite), Clip.roll_id.in_(rolls))
-    if key == "roll":
-        return _ilike(Roll.name, starts, sqlite)
     if key == "tc":
         return _tc_filter(value)
     if key == "date":
@@ -210,8 +214,6 @@ def build(query: str, *, fts: bool) -> Select[Any]:
     """The SELECT of the clip ids a query matches (`fts`: SQLite, with clip_fts)."""
     terms = tokens(query)
     stmt = select(Clip.id)
-    if any(key == "roll" for key, _ in terms):  # the only filter on the rolls table itself
-        stmt = stmt.join(Roll, Roll.id == Clip.roll_id)
     alone = all(key == "on" for key, _ in terms)  # only volumes: let one drive the search
     free: list[str] = []
     for key, value in terms:
@@ -262,7 +264,11 @@ def hits(s: Session, ids: Sequence[int]) -> list[ClipHit]:
         return []
     rows = s.execute(select(Clip, Roll.name).join(Roll).where(Clip.id.in_(ids))).all()
     copies: dict[int, list[CopyInfo]] = {}
+    sources: dict[int, str] = {}
     for k in s.scalars(select(Copy).where(Copy.clip_id.in_(ids)).order_by(Copy.volume)):
+        if k.status == SOURCE:
+            sources.setdefault(k.clip_id, k.path)
+            continue
         copies.setdefault(k.clip_id, []).append(
             CopyInfo(
                 volume=k.volume,
@@ -299,6 +305,7 @@ def hits(s: Session, ids: Sequence[int]) -> list[ClipHit]:
             audio_channels=c.audio_channels,
             hashes=hashes.get(c.id, {}),
             verified_copies=c.verified_copies,
+            source=sources.get(c.id),
             copies=copies.get(c.id, []),
         )
     return [by_id[i] for i in ids if i in by_id]

@@ -11,15 +11,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from pipeline.catalog.db import CatalogError
 from pipeline.catalog.facts import CopyFact, RecordSummary, clip_name
-from pipeline.catalog.schema import Clip, Copy, Hash, Roll
+from pipeline.catalog.schema import Clip, Copy, Hash, QCRecord, Roll
 
 CHUNK = 500
+_VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 
 
 def upsert(
@@ -246,3 +247,20 @@ def refresh(session: Session, ids: Sequence[int]) -> None:
     for i in range(0, len(ids), CHUNK):
         marks = ",".join(str(int(x)) for x in ids[i : i + CHUNK])  # ints: safe inline
         session.execute(text(_RECOUNT.format(ids=marks)))
+
+
+def set_verdicts(session: Session, ids: Iterable[int]) -> None:
+    """A clip's verdict is the worst of its QC records; its profiles, in the order run."""
+    for cid in ids:
+        found = session.execute(
+            select(QCRecord.verdict, QCRecord.profile)
+            .where(QCRecord.clip_id == cid)
+            .order_by(QCRecord.recorded_at)
+        ).all()
+        if not found:
+            continue
+        worst = max((v for v, _ in found), key=lambda v: _VERDICT_RANK.get(v, 0))
+        profiles = ", ".join(dict.fromkeys(p for _, p in found))
+        session.execute(
+            update(Clip).where(Clip.id == cid).values(qc_verdict=worst, qc_profile=profiles)
+        )
