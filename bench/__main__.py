@@ -1,8 +1,9 @@
 """`make bench` / `python -m bench [--quick] [NAME...]`: every benchmark, one after the other.
 
 Each prints its own table of ratios against a baseline measured in the same run. Names:
-loudness, normalise, qc, rights, offload, catalog (default: all, in that order; offload is the
-longest: it writes more than 2 GB twice and 10 000 small files).
+loudness, normalise, qc, deliver, photo, previews, rights, catalog, archive, offload (default:
+all, in that order; offload is the longest: it writes more than 2 GB twice and 10 000 small
+files; photo installs darktable and RawTherapee with apt-get when it can, to compare with them).
 """
 
 from __future__ import annotations
@@ -12,7 +13,18 @@ import importlib
 import sys
 import time
 
-ORDER = ("loudness", "normalise", "qc", "rights", "offload", "catalog", "archive")
+ORDER = (
+    "loudness",
+    "normalise",
+    "qc",
+    "deliver",
+    "photo",
+    "previews",
+    "rights",
+    "catalog",
+    "archive",
+    "offload",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

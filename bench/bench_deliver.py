@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -71,12 +72,15 @@ def deliver_once(master: Path, profile: str, out: Path, kept: list[str]) -> tupl
     return elapsed, parts
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--profile", default="web-h264")
     ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
+    ap.add_argument("--quick", action="store_true", help="an 8 s master, 2 repeats")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.seconds, args.repeats = 8.0, 2
     print(f"profile {args.profile}, master {args.seconds:g} s 1080i25, {args.repeats} repeats")
     print(f"load average (1, 5, 15 min) at start: {load()}")
     deliver_s: list[float] = []
@@ -107,7 +111,8 @@ def main() -> None:
     for key in ("encode", "qc", "codec check", "rest (plan, normalise, slate, place)"):
         print(f"  {key:38s} {statistics.median(p[key] for p in parts):6.1f} s")
     print(f"load average at end: {load()}")
+    return 0 if med_d / med_e <= 1.3 else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
