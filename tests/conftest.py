@@ -55,6 +55,14 @@ def need_shared(path: Path, what: str) -> Path:
     return path
 
 
+def unavailable(message: str) -> None:
+    """Something this machine cannot do for a test (mount a tmpfs, drop root's capabilities):
+    a skip on a developer's machine, a failure under CI=true, where it must work."""
+    if in_ci():
+        pytest.fail(f"{message}; CI must be able to run this test", pytrace=False)
+    pytest.skip(message)
+
+
 def need_tool(name: str, package: str) -> str:
     """A program a test needs (`make setup` installs it): skipped without it, a failure in CI."""
     import shutil

@@ -11,6 +11,7 @@ from pathlib import Path
 import bagit
 import pytest
 import typer
+from conftest import unavailable
 from typer.testing import CliRunner
 
 from pipeline.archive import pack as pack_mod
@@ -31,7 +32,7 @@ def small_fs(tmp_path: Path):
     try:
         run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], what="mount tmpfs")
     except Exception as exc:  # not root, or no mount in this container
-        pytest.skip(f"cannot mount a tmpfs here: {exc}")
+        unavailable(f"cannot mount a tmpfs here: {exc}")
     yield mnt
     with contextlib.suppress(Exception):
         run(["umount", str(mnt)], what="umount tmpfs")

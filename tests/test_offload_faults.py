@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from conftest import unavailable
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -49,7 +49,7 @@ def small_filesystem(where: Path, size: str = "2m"):
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
     )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        unavailable(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
         yield where
     finally:
@@ -168,7 +168,7 @@ def test_unreadable_source_file(tmp_path):
         # root reads anything: drop the capabilities that bypass file permissions
         setpriv = shutil.which("setpriv")
         if setpriv is None:
-            pytest.skip("running as root without setpriv (util-linux) to drop capabilities")
+            unavailable("running as root without setpriv (util-linux) to drop capabilities")
         cmd = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == Failure.SOURCE_READ, out.stderr

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import unavailable
 
 from pipeline.exiftool import ExifToolSession
 from pipeline.photo.batch import MANIFEST, export_batch, write_manifest
@@ -148,7 +149,7 @@ def tiny_volume(tmp_path):
     try:
         run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], what="mounting")
     except (ToolError, OSError) as exc:
-        pytest.skip(f"cannot mount a small tmpfs here: {exc}")
+        unavailable(f"cannot mount a small tmpfs here: {exc}")
     yield mnt
     with contextlib.suppress(ToolError, OSError):
         run(["umount", str(mnt)], what="unmounting")

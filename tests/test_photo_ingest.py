@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import need_tool
 from PIL import Image
 
 from pipeline.errors import UserInputError
@@ -15,7 +16,10 @@ from pipeline.hashing import hash_file
 from pipeline.photo.ingest import RENAMED_SUFFIX, check_template, ingest, split_name
 from pipeline.verify import verify_path
 
-pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs ExifTool")
+
+@pytest.fixture(autouse=True)
+def _exiftool() -> None:
+    need_tool("exiftool", "libimage-exiftool-perl")
 
 
 def _jpeg(path: Path, when: str, sub: str, model: str, serial: str, shade: int) -> None:

@@ -3,11 +3,11 @@ photos that cannot be shown."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import typer
+from conftest import need_tool
 from PIL import Image, ImageStat
 from typer.testing import CliRunner
 
@@ -17,9 +17,11 @@ from pipeline.photo.portfolio import portfolio
 from pipeline.photo.sheets import contact_sheet
 from pipeline.tools import run
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pdftoppm") is None, reason="needs poppler-utils (pdftoppm, pdftotext)"
-)
+
+@pytest.fixture(autouse=True)
+def _poppler() -> None:
+    need_tool("pdftoppm", "poppler-utils")
+
 
 LR = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
  xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pytest
+from conftest import need_tool
 from PIL import Image
 
 from pipeline.photo.picks import read_picks, select
@@ -162,7 +162,7 @@ def test_embedded_xmp_in_jpeg_and_tiff(tmp_path: Path) -> None:
     from pipeline.tools import has_exiftool
 
     if not has_exiftool():
-        pytest.skip("ExifTool not installed")
+        need_tool("exiftool", "libimage-exiftool-perl")
     plain = tmp_path / "plain.tif"
     Image.new("RGB", (16, 16)).save(plain)
     tif = tmp_path / "rated.tif"

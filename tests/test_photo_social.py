@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import need_tool
 from PIL import Image
 
 from pipeline.photo.social import hashtag, hashtags, social
@@ -20,8 +21,8 @@ def test_hashtags_from_keywords() -> None:
     assert len(hashtags([f"tag{i}" for i in range(50)])) == 30
 
 
-@pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs ExifTool")
 def test_captions_from_the_photo_and_the_template(tmp_path: Path) -> None:
+    need_tool("exiftool", "libimage-exiftool-perl")
     from pipeline.exiftool import ExifToolSession
 
     plain = tmp_path / "plain.jpg"
