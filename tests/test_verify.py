@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from conftest import unavailable
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -152,7 +153,7 @@ def test_permission_denied_is_unreadable_25(tmp_path):
         # root reads anything: drop the capabilities that bypass file permissions
         setpriv = shutil.which("setpriv")
         if setpriv is None:
-            pytest.skip("running as root without setpriv (util-linux) to drop capabilities")
+            unavailable("running as root without setpriv (util-linux) to drop capabilities")
         cmd = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 25, out.stderr
