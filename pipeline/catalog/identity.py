@@ -17,6 +17,7 @@ path land on the same clip.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,15 @@ def probe_only(s: Session, ids: Iterable[int] | None = None) -> dict[int, tuple[
     return {cid: (path, size) for cid, path, size in s.execute(q)}
 
 
+def any_probe_only(s: Session) -> bool:
+    """Whether the catalogue holds any probe-only clip (one indexed query): when it holds none,
+    the usual case (cards are offloaded before anything probes them), nothing can be adopted."""
+    q = select(literal(1)).where(
+        Clip.verified_copies == 0, ~exists().where(Hash.clip_id == Clip.id)
+    )
+    return s.execute(q.limit(1)).first() is not None
+
+
 def _by_source(s: Session, arrivals: list[Arrival]) -> dict[Arrival, int]:
     """Arrivals whose card path is a place a clip was probed (the copy row at that path)."""
     wanted = {a.source: a for a in arrivals if a.source}
@@ -95,6 +105,8 @@ def adopt(s: Session, rid: int, arrivals: Iterable[Arrival]) -> list[int]:
     `rid` at the file's path (or merged into the clip already there). Returns the clip ids
     touched; rolls left empty are dropped."""
     items = list(arrivals)
+    if not items or not any_probe_only(s):
+        return []
     found = _by_source(s, items)
     found.update(_by_name_and_size(s, [a for a in items if a not in found], set(found.values())))
     if not found:
@@ -161,16 +173,30 @@ def mark_sources(s: Session, rid: int, volume: str, root: str, sources: Mapping[
     (an offload from a backup drive) stays a copy."""
     ids = dict(s.execute(select(Clip.path, Clip.id).where(Clip.roll_id == rid)).all())
     rows = [(ids[p], volume, root, src, SOURCE) for p, src in sources.items() if p in ids]
-    for i in range(0, len(rows), CHUNK):
-        chunk = rows[i : i + CHUNK]
+    _probed_to_source(s, [r[3] for r in rows])
+    cols = ("clip_id", "volume", "root", "path", "status")
+    upsert_tuples(s, Copy.__table__, cols, rows, ["clip_id", "path"])
+
+
+_PROBED_TO_SOURCE = (
+    f"UPDATE copies SET status = '{SOURCE}' WHERE path IN (SELECT value FROM json_each(?)) "
+    f"AND status = '{PROBED}' AND verified IS NULL"
+)
+
+
+def _probed_to_source(s: Session, paths: list[str]) -> None:
+    """Copies at these paths that were only probed become sources (on SQLite one statement,
+    the paths as one JSON array; elsewhere one per chunk of paths)."""
+    if paths and s.get_bind().dialect.name == "sqlite":
+        s.connection().exec_driver_sql(_PROBED_TO_SOURCE, (json.dumps(paths),))
+        return
+    for i in range(0, len(paths), CHUNK):
         s.execute(
             update(Copy)
-            .where(Copy.path.in_([r[3] for r in chunk]), Copy.status == PROBED)
+            .where(Copy.path.in_(paths[i : i + CHUNK]), Copy.status == PROBED)
             .where(Copy.verified.is_(None))
             .values(status=SOURCE)
         )
-    cols = ("clip_id", "volume", "root", "path", "status")
-    upsert_tuples(s, Copy.__table__, cols, rows, ["clip_id", "path"])
 
 
 def clip_from_source(s: Session, file: str) -> tuple[int, str, str] | None:
