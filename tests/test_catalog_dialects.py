@@ -160,7 +160,9 @@ def pg_server() -> Iterator[str]:
         owner = pwd.getpwnam("postgres")
         for p in (base, sock):
             os.chown(p, owner.pw_uid, owner.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
+        # runuser lives in /usr/sbin, which a user's PATH may not hold
+        runuser = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+        as_user = [runuser or "/usr/sbin/runuser", "-u", "postgres", "--"]
 
     def run(*cmd: str) -> None:
         subprocess.run([*as_user, *cmd], check=True, capture_output=True, timeout=120)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from pipeline.catalog.db import Catalog
+from pipeline.catalog.identity import SOURCE
 from pipeline.catalog.schema import Clip, Copy
 from pipeline.plan.storage import TB, Plan
 
@@ -41,6 +42,7 @@ def plan_status(plan: Plan, cat: Catalog) -> PlanStatus:
         vols = s.execute(
             select(Copy.volume, func.sum(Clip.size))
             .join(Clip, Clip.id == Copy.clip_id)
+            .where(Copy.status != SOURCE)  # the card a clip came from is no destination
             .group_by(Copy.volume)
         ).all()
     shot = sum(int(b or 0) for _, b in days)
