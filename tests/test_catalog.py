@@ -175,13 +175,14 @@ def _record_in_child(db: str, result_json: str, rounds: int) -> int:
     return len(result.files)
 
 
-def synthetic(roll: str, n: int, dest: str):
+def synthetic(roll: str, n: int, dest: str, *, size: int | None = None):
+    """An offload result of n verified files on `dest` (each `size` bytes, else i bytes)."""
     from pipeline.offload import CopyOutcome, DestinationResult, FileRecord, OffloadResult
 
     files = [
         FileRecord(
             path=f"CLIPS/{roll}C{i:04d}.mov",
-            size=i,
+            size=i if size is None else size,
             mtime="2026-11-22T10:00:00",
             hashes={"xxh128": f"{roll}{i:028x}"},
             outcomes=[CopyOutcome(destination=dest, status="copied", verified="full")],

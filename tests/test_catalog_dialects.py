@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import in_ci
+from conftest import unavailable
 from sqlalchemy import create_engine, create_mock_engine, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -148,10 +148,7 @@ def pg_server() -> Iterator[str]:
     the URL of its `postgres` database and stops the server it started at the end."""
     bindir = _pg_bindir()
     if bindir is None:
-        message = "PostgreSQL is not installed (Debian package postgresql; `make setup`)"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable("PostgreSQL is not installed (Debian package postgresql; `make setup`)")
     base = Path(tempfile.mkdtemp(prefix="rushline-pg-"))
     data, sock = base / "data", base / "sock"
     sock.mkdir()

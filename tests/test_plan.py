@@ -7,6 +7,7 @@ import json
 
 import pytest
 import typer
+from test_catalog import synthetic
 from typer.testing import CliRunner
 
 from pipeline.catalog.db import open_catalog
@@ -139,32 +140,6 @@ def test_no_tier_uses_a_whole_service_life_cycle_factor():
     assert by["cloud-online"].kgco2e < 3 * by["hot-disk"].kgco2e
 
 
-def _synthetic(roll: str, n: int, size: int, dest: str):
-    from pipeline.offload import CopyOutcome, DestinationResult, FileRecord, OffloadResult
-
-    files = [
-        FileRecord(
-            path=f"C{i}.mov",
-            size=size,
-            mtime="2026-11-22T10:00:00",
-            hashes={"xxh128": f"{roll}{i:028x}"},
-            outcomes=[CopyOutcome(destination=dest, status="copied", verified="full")],
-        )
-        for i in range(n)
-    ]
-    return OffloadResult(
-        source="/card",
-        roll=roll,
-        template="{roll}",
-        values={},
-        hash_formats=["xxh128"],
-        verify="full",
-        started="2026-11-22T10:00:00",
-        files=files,
-        destinations=[DestinationResult(root=dest, roll_dir=f"{dest}/{roll}")],
-    )
-
-
 def test_status_against_the_catalogue(tmp_path):
     plan = plan_storage(
         "h264-proxy-canon",
@@ -178,7 +153,7 @@ def test_status_against_the_catalogue(tmp_path):
     save_plan(plan, tmp_path / "p.json", overwrite=False)
     plan = load_plan(tmp_path / "p.json")
     cat = open_catalog(tmp_path / "c.sqlite")
-    record_offload(_synthetic("A001", 10, 400_000_000, "/mnt/SHUTTLE1"), catalog=cat)
+    record_offload(synthetic("A001", 10, "/mnt/SHUTTLE1", size=400_000_000), catalog=cat)
     st = plan_status(plan, cat)
     assert st.days_shot == 1 and st.bytes_shot == 4_000_000_000
     (vol,) = st.volumes

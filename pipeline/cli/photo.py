@@ -9,6 +9,7 @@ from rich.table import Table
 
 from pipeline import exitcodes
 from pipeline.cli._common import console, esc, user_errors, write_json
+from pipeline.cli.photo_review import LABEL, MIN_RATING, PICKED
 from pipeline.errors import UserInputError
 
 
@@ -47,9 +48,9 @@ def export_cmd(
     preset: str = typer.Option(..., "--preset", "-p", help="Preset name or .yaml path."),
     rights: str | None = typer.Option(None, "--rights", help="Rights template to embed."),
     out: Path = typer.Option(Path("export"), "--out", "-o", help="Delivery folder."),
-    min_rating: int | None = typer.Option(None, "--min-rating", help="Only rated N or more."),
-    label: str | None = typer.Option(None, "--label", help="Only this colour label."),
-    picked: bool = typer.Option(False, "--picked", help="Only picked (tagged) pictures."),
+    min_rating: int | None = MIN_RATING,
+    label: str | None = LABEL,
+    picked: bool = PICKED,
     force: bool = typer.Option(False, "--force", help="Replace exports that exist."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: cores)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON ('-')."),

@@ -63,6 +63,12 @@ def _errors(lines: list[str]) -> None:
         err_console.print(f"[yellow]warning:[/] {esc(line)}", highlight=False)
 
 
+# The selection every photo command takes (ratings, labels and picks from the XMP).
+MIN_RATING = typer.Option(None, "--min-rating", help="Only rated N or more.")
+LABEL = typer.Option(None, "--label", help="Only this colour label.")
+PICKED = typer.Option(False, "--picked", help="Only picked (tagged) photos.")
+
+
 @user_errors
 def ingest_cmd(
     card: Path = typer.Argument(..., help="The card (roll) folder."),
@@ -135,9 +141,9 @@ def contact_sheet_cmd(
     title: str | None = typer.Option(None, "--title", help="Header title."),
     columns: int = typer.Option(4, "--columns", min=1, max=10),
     rows: int = typer.Option(5, "--rows", min=1, max=12),
-    min_rating: int | None = typer.Option(None, "--min-rating", help="Only rated N or more."),
-    label: str | None = typer.Option(None, "--label", help="Only this colour label."),
-    picked: bool = typer.Option(False, "--picked", help="Only picked (tagged) photos."),
+    min_rating: int | None = MIN_RATING,
+    label: str | None = LABEL,
+    picked: bool = PICKED,
     force: bool = typer.Option(False, "--force", help="Replace the PDF."),
 ) -> None:
     """A paged PDF grid: file name, rating, label, camera, lens, exposure and time."""
@@ -158,9 +164,9 @@ def portfolio_cmd(
     rights: str | None = typer.Option(None, "--rights", help="Rights template (name or file)."),
     proposal: Path | None = typer.Option(None, "--proposal", help="Proposal (Markdown)."),
     title: str | None = typer.Option(None, "--title", help="Cover title."),
-    min_rating: int | None = typer.Option(None, "--min-rating", help="Only rated N or more."),
-    label: str | None = typer.Option(None, "--label", help="Only this colour label."),
-    picked: bool = typer.Option(False, "--picked", help="Only picked (tagged) photos."),
+    min_rating: int | None = MIN_RATING,
+    label: str | None = LABEL,
+    picked: bool = PICKED,
     force: bool = typer.Option(False, "--force", help="Replace the PDF."),
 ) -> None:
     """Cover, presentation text, one photo a page, rights and legal, proposal."""
@@ -180,9 +186,9 @@ def social_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Delivery folder."),
     rights: str | None = typer.Option(None, "--rights", help="Rights template (name or file)."),
     no_crops: bool = typer.Option(False, "--captions-only", help="Only the captions files."),
-    min_rating: int | None = typer.Option(None, "--min-rating", help="Only rated N or more."),
-    label: str | None = typer.Option(None, "--label", help="Only this colour label."),
-    picked: bool = typer.Option(False, "--picked", help="Only picked (tagged) photos."),
+    min_rating: int | None = MIN_RATING,
+    label: str | None = LABEL,
+    picked: bool = PICKED,
     force: bool = typer.Option(False, "--force", help="Replace crops and captions."),
 ) -> None:
     """Social crops (4:5, 1:1, 9:16) and a captions file per photo (caption, credit, tags)."""
