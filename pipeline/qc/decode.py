@@ -276,11 +276,15 @@ def decode_pass(
     on_audio: AudioSink | None,
     on_audio_format: Callable[[int, int], None] | None = None,
     interlace_evidence: bool = True,
+    start_s: float | None = None,
+    duration_s: float | None = None,
 ) -> DecodeStats:
     """Decode the file once, handing reduced frames and merged audio to the sinks.
 
     `on_audio_format(sample_rate, channels)` is called once before the first audio block.
-    Exceptions raised inside a sink stop ffmpeg and are re-raised here.
+    Exceptions raised inside a sink stop ffmpeg and are re-raised here. `start_s` and
+    `duration_s` decode one span of the file (a split QC's segment): ffmpeg seeks accurately
+    (it decodes from the keyframe before `start_s` and drops what precedes it).
     """
     path = Path(layout.path)
     want_video = on_frame is not None and layout.has_video
@@ -304,6 +308,7 @@ def decode_pass(
         "-nostats",
         "-v",
         "info",
+        *_span_args(start_s, duration_s),
         "-i",
         tools.ffmpeg_input(path),
         "-filter_complex",
@@ -337,6 +342,16 @@ def decode_pass(
         audio_fd=afd_r,
     )
     return reader.run()
+
+
+def _span_args(start_s: float | None, duration_s: float | None) -> list[str]:
+    """Input options that limit the pass to one span of the file (exact microseconds)."""
+    args = []
+    if start_s is not None and start_s > 0:
+        args += ["-ss", f"{start_s:.6f}"]
+    if duration_s is not None:
+        args += ["-t", f"{duration_s:.6f}"]
+    return args
 
 
 class DecodePass:
