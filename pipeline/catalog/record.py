@@ -148,13 +148,38 @@ def record_offload(
                 "hash_formats": ",".join(result.hash_formats),
                 "destinations": "\n".join(d.root for d in result.destinations),
             }
-            keep = ["finished", "exit_code", "files", "bytes_total", "destinations"]
-            upsert(s, OffloadRun.__table__, [run], ["roll_id", "source", "started"], keep)
+            record_run(s, run)
         landed = {f.path for f in facts}
         summary.skipped = [r.path for r in result.files if nfc(r.path) not in landed]
         return summary
 
     return _with_catalog(catalog, work)
+
+
+_RUN_KEY = ("roll_id", "source", "started")
+
+
+def record_run(s: Session, run: dict[str, Any]) -> None:
+    """One row per offload run, keyed by roll, card and start (to the second). The same run
+    recorded again replaces its row. Two offloads of one card started in the same second to
+    other drives (two machines, two commands) share the key: their row then lists every
+    destination and keeps the worst exit code, where an upsert would keep the last only."""
+    t = OffloadRun.__table__
+    upsert(s, t, [run], _RUN_KEY)  # DO NOTHING: inserted, or waited for the other's commit
+    where = [t.c[k] == run[k] for k in _RUN_KEY]
+    row = s.execute(select(t).where(*where).with_for_update()).mappings().one()
+    old, new = row["destinations"].split("\n"), run["destinations"].split("\n")
+    if set(old) == set(new):  # this run again: its latest facts
+        values = {k: run[k] for k in ("finished", "exit_code", "files", "bytes_total")}
+    else:
+        values = {
+            "destinations": "\n".join(dict.fromkeys(old + new)),
+            "finished": max(row["finished"] or "", run["finished"] or "") or None,
+            "exit_code": max(row["exit_code"], run["exit_code"]),
+            "files": max(row["files"], run["files"]),
+            "bytes_total": max(row["bytes_total"], run["bytes_total"]),
+        }
+    s.execute(t.update().where(*where).values(**values))
 
 
 def _find_clip(s: Session, file: str) -> int | None:

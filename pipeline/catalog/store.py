@@ -198,8 +198,14 @@ def write_facts(
         session, Copy.__table__, _COPY_COLS, list(copies.values()), ["clip_id", "path"],
         _COPY_COLS[1:3] + _COPY_COLS[4:],
     )  # fmt: skip
-    # a new clip's copies are all in `facts` (count set above) and it has no free-text row yet
-    refresh(session, list(known.values()))
+    # a new clip's copies are all in `facts` (count set above) and it has no free-text row yet.
+    # Not so on PostgreSQL (READ COMMITTED): when two offloads add the same new clips at once,
+    # the second waits on the first's rows, then its upsert lands on clips it did not know,
+    # counted by the first alone. Recounting every clip written fixes that: these statements
+    # run after the first commit and see its copies. SQLite writers are serialised (BEGIN
+    # IMMEDIATE), so only the clips known beforehand need it there.
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    refresh(session, list((known if sqlite else ids).values()))
     index_text(session, [cid for p, cid in ids.items() if p not in known])
     return RecordSummary(rolls=[roll], clips=len(ids), copies=len(copies))
 
