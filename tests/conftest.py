@@ -12,6 +12,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # Tests never write into the user's own catalogue; catalogue tests give theirs a tmp path.
 os.environ.setdefault("RUSHLINE_CATALOG", "off")
+os.environ.setdefault("RUSHLINE_CACHE", "off")  # cache tests give theirs a tmp path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = REPO.parent / "shared" / "media"

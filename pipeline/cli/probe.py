@@ -106,24 +106,33 @@ def register(app: typer.Typer) -> None:
             False, "--all", help="Also list sidecars and other files in the table."
         ),
         no_catalog: bool = typer.Option(False, "--no-catalog", help=NO_CATALOG_HELP),
+        no_cache: bool = typer.Option(
+            False, "--no-cache", help="Read every file again, even unchanged ones in the cache."
+        ),
     ) -> None:
         """Say what each file is: container, codecs, picture, sound, timecode, camera, exposure.
 
         Exit 0 when every file was read, 1 when some could not be read (each is listed).
         """
+        from pipeline.cache import probe_paths_cached
         from pipeline.catalog.hooks import probe_done
-        from pipeline.probe import probe_paths
 
         # lexists: a dangling symlink is there (and probed as a per-file error), not missing.
         missing = [p for p in paths if not os.path.lexists(p)]
         for p in missing:
             err_console.print(f"[red]error:[/] {esc(p)}: no such file or folder", highlight=False)
-        assets = probe_paths([p for p in paths if p not in missing])
+        found = [p for p in paths if p not in missing]
+        assets, cached = probe_paths_cached(found, cache=not no_cache)
         failed = [a for a in assets if a.error]
         if json_out or output:
             write_json([a.model_dump(mode="json") for a in assets], output)
         if not json_out:
             _print_table(assets, all_files=all_files)
+        if cached:
+            err_console.print(
+                f"[dim]{cached} of {len(assets)} files answered from the cache (unchanged since "
+                "they were probed; --no-cache reads them again)[/]"
+            )
         catalog_warning(probe_done(assets, on=not no_catalog))
         if failed:
             err_console.print(

@@ -51,6 +51,7 @@ class QCResult(BaseModel):
     tools: dict[str, str | None] = Field(default_factory=dict)
     error: str | None = None  # set when the file could not be measured
     elapsed_s: float | None = None
+    cached: bool = False  # answered from the cache (pipeline.cache), not measured now
 
 
 def verdict_of(findings: list[Finding]) -> Verdict:

@@ -160,11 +160,15 @@ def qc_to_reports(
     *,
     overwrite: bool,
     tools: dict[str, str | None] | None = None,
+    cache: bool = True,
 ) -> QCResult:
-    """QC one file and write its reports (and thumbnails) where the plan says."""
-    from pipeline.qc.run import qc_file
+    """QC one file and write its reports (and thumbnails) where the plan says; an unchanged
+    file is answered from the cache unless `cache` is False (see pipeline.cache)."""
+    from pipeline.cache import qc_file_cached
 
-    result = qc_file(target.source, profile, thumbnails_dir=target.thumbnails, tools=tools)
+    result = qc_file_cached(
+        target.source, profile, thumbnails_dir=target.thumbnails, tools=tools, cache=cache
+    )
     write_file_reports(target, result, overwrite=overwrite)
     return result
 
