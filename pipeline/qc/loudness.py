@@ -39,6 +39,7 @@ from pipeline.errors import UserInputError
 __all__ = [
     "LoudnessMeter",
     "LoudnessResult",
+    "MeterPart",
     "LoudnessInputError",
     "k_weighting_sos",
     "true_peak_filter",
@@ -243,6 +244,21 @@ class _WindowState:
         )
 
 
+@dataclass
+class MeterPart:
+    """One segment's share of a meter for split QC (small and picklable): the weighted energy of
+    every tick it recorded, the K-weighted samples of an incomplete last tick, the sample count
+    and the sample-peak and true-peak maxima (linear, per channel). `lead_ticks` ticks at the
+    head overlap the previous segment: the merge compares them to prove the cut is aligned."""
+
+    ticks: np.ndarray
+    tick_tail: np.ndarray  # (channels, < one tick); only the file's last segment has any
+    frames: int  # samples after the lead
+    sample_peak: np.ndarray
+    true_peak: np.ndarray
+    lead_ticks: int = 0
+
+
 def _lufs(energy: float) -> float | None:
     """Loudness of a mean-square weighted energy; None for digital silence (-inf)."""
     if energy <= 0.0 or not math.isfinite(energy):
@@ -342,6 +358,7 @@ class LoudnessMeter:
             half_rate = self._tp_factor / 2 * self.sample_rate
             cos = math.cos(math.pi * 0.6 * self.sample_rate / half_rate)
             self._tp_between = 1.0 / cos if cos > 0.2 else math.inf
+        self._recorded: list[np.ndarray] | None = None  # completed ticks, for split QC
 
     # ------------------------------------------------------------------ feeding
 
@@ -391,6 +408,8 @@ class LoudnessMeter:
         sq = np.square(kw[:, :whole])
         # Per-channel energy of each tick, then the BS.1770 weighted sum over channels.
         per_tick = self._weights @ sq.reshape(self.channels, -1, self._tick).sum(axis=-1)
+        if self._recorded is not None:
+            self._recorded.append(per_tick)
         self._pending_ticks.append(per_tick)
         self._pending_count += per_tick.shape[0]
         if self._pending_count >= TICK_GROUP:
@@ -536,6 +555,75 @@ class LoudnessMeter:
             tp_max[todo] = best
         hist[:] = region[:, -(taps - 1) :]
 
+    # ------------------------------------------------------------------ split QC
+
+    def start_recording(self) -> None:
+        """Keep every tick completed from here on and restart the peak maxima (split QC).
+
+        Called on a tick boundary once the filters have settled on a segment's pre-roll: the
+        ticks and peaks from here are those of a one-pass meter over the same audio.
+        """
+        if self._tick_buf.shape[1]:
+            raise LoudnessInputError("recording must start on a tick boundary")
+        self._recorded = []
+        self._rec_from = self._frames
+        self._sample_peak[:] = 0.0
+        if self._true_peak:
+            self._tp_max[:] = 0.0
+
+    def part(self, *, final: bool, lead_ticks: int = 0) -> MeterPart:
+        """What this segment hands to the merge; `final` for the file's last segment (its
+        true peak rings out past the end, as result() does; elsewhere the next segment's
+        pre-roll covers the samples after the cut, so nothing is invented here)."""
+        if self._recorded is None:
+            raise LoudnessInputError("the meter was not recording (start_recording)")
+        if not final and self._tick_buf.shape[1]:
+            raise LoudnessInputError("a segment must end on a tick boundary")
+        tp = np.zeros(self.channels)
+        if self._true_peak:
+            tp, hist = self._tp_max.copy(), self._tp_hist.copy()
+            tail = self._tp_buf
+            if final:
+                taps = self._tp_poly.shape[0]
+                tail = np.concatenate([tail, np.zeros((self.channels, taps - 1))], axis=1)
+            if tail.shape[1]:
+                self._true_peak_chunk(tail, hist, tp, np.full(self.channels, np.inf))
+        ticks = np.concatenate(self._recorded) if self._recorded else np.zeros(0)
+        return MeterPart(
+            ticks=ticks,
+            tick_tail=self._tick_buf.copy() if final else np.zeros((self.channels, 0)),
+            frames=self._frames - self._rec_from - lead_ticks * self._tick,
+            sample_peak=self._sample_peak.copy(),
+            true_peak=np.maximum(tp, self._sample_peak),
+            lead_ticks=lead_ticks,
+        )
+
+    def load_parts(self, parts: Sequence[MeterPart]) -> None:
+        """Become the meter of the whole file from its segments' parts, in file order (a
+        fresh meter only). The ticks go through the same windows, in the same groups, as a
+        one-pass meter's: result() then reads what a one-pass meter would."""
+        if self._frames or self._pending_count or self._win.ticks_done:
+            raise LoudnessInputError("load_parts needs a fresh meter")
+        kept = []
+        for k, part in enumerate(parts):
+            lead = part.lead_ticks
+            if lead and k:
+                _same_ticks(parts[k - 1].ticks[-lead:], part.ticks[:lead], k)
+            kept.append(part.ticks[lead:])
+            self._frames += part.frames
+            np.maximum(self._sample_peak, part.sample_peak, out=self._sample_peak)
+            if self._true_peak:
+                np.maximum(self._tp_max, part.true_peak, out=self._tp_max)
+        ticks = np.concatenate(kept) if kept else np.zeros(0)
+        groups = (ticks.shape[0] // TICK_GROUP) * TICK_GROUP
+        for start in range(0, groups, TICK_GROUP):
+            self._process_ticks(self._win, ticks[start : start + TICK_GROUP], partial=False)
+        rest = ticks[groups:]
+        self._pending_ticks = [rest] if rest.shape[0] else []
+        self._pending_count = rest.shape[0]
+        if parts:
+            self._tick_buf = np.array(parts[-1].tick_tail, dtype=np.float64)
+
     # ------------------------------------------------------------------ results
 
     def result(self, start_s: float | None = None, end_s: float | None = None) -> LoudnessResult:
@@ -670,6 +758,17 @@ class LoudnessMeter:
             s = np.convolve(blocks_100, np.ones(30), mode="valid") / (30 * n100)
             lra = _loudness_range(s)
         return integrated, lra
+
+
+def _same_ticks(before: np.ndarray, after: np.ndarray, k: int) -> None:
+    """The overlap of two segments must read the same: else their audio is not aligned."""
+    scale = max(float(np.abs(before).max(initial=0.0)), 1e-12)
+    if before.shape != after.shape or float(np.abs(before - after).max(initial=0.0)) > 1e-6 * scale:
+        raise LoudnessInputError(
+            f"split QC: segment {k + 1}'s audio does not line up with segment {k}'s "
+            "(their overlap differs); the file's audio timestamps are not sample-exact",
+            hint="QC this file in one pass (without split)",
+        )
 
 
 def _gate(z: np.ndarray, relative_lu: float, *, mean_of_gated: bool) -> float | None:

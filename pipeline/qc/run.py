@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,16 +56,25 @@ def qc_file(
     `thumbnail` is `<dir name>/<file>`: relative to the folder that holds `thumbnails_dir`,
     where the HTML report goes.
     """
-    started = time.monotonic()
     p = Path(path)
     tools = tools if tools is not None else tool_versions()
+    return guarded(
+        p, profile.name, tools, lambda: _qc(p, profile, thumbnails_dir=thumbnails_dir, tools=tools)
+    )
+
+
+def guarded(
+    p: Path, profile: str, tools: dict[str, str | None], work: Callable[[], QCResult]
+) -> QCResult:
+    """Run one file's QC; what stops the measuring becomes an error result, never a raise."""
+    started = time.monotonic()
     try:
-        result = _qc(p, profile, thumbnails_dir=thumbnails_dir, tools=tools)
+        result = work()
     except RushlineError as exc:
         log.info("%s: could not measure: %s", p, exc)
         result = QCResult(
             file=str(p),
-            profile=profile.name,
+            profile=profile,
             verdict=Verdict.ERROR,
             error=str(exc),
             tools=tools,
@@ -74,7 +83,7 @@ def qc_file(
         log.exception("internal error while checking %s", p)
         result = QCResult(
             file=str(p),
-            profile=profile.name,
+            profile=profile,
             verdict=Verdict.ERROR,
             error=f"{p}: internal error while checking ({type(exc).__name__}: {exc}); "
             "please report it with the --debug log",
@@ -123,8 +132,23 @@ def _qc(
     head = head_by_timecode(getattr(asset, "start_timecode", None), profile.programme, fps)
     la = _lineup_analysis(layout, head, fps)
     stats, picture, sound = _decode(p, profile, layout, fps, la)
-    decoded = _check_decoded(p, profile, layout, picture, sound)
     m = Measured(layout=layout, decode=stats, picture=picture, sound=sound, asset=asset)
+    return judge(p, profile, m, head, la, thumbnails_dir=thumbnails_dir, tools=tools)
+
+
+def judge(
+    p: Path,
+    profile: Profile,
+    m: Measured,
+    head: float,
+    la: LineupAnalysis | None,
+    *,
+    thumbnails_dir: str | os.PathLike[str] | None,
+    tools: dict[str, str | None],
+) -> QCResult:
+    """Findings from what a pass measured (one pass, or split QC's merged segments)."""
+    layout, picture, sound = m.layout, m.picture, m.sound
+    decoded = _check_decoded(p, profile, layout, picture, sound)
     if not math.isnan(head):
         m.lineup_head_s = round(head, 6)
         m.lineup_s = round(min(max(head, 0.0), decoded), 6)
