@@ -2,8 +2,8 @@
 
 Thin over `pipeline.deliver.dailies`: bad arguments stop the flow before any encode; a clip
 that cannot be made is a `failed` Proxy in the table, never an exception. Tasks run one at a
-time (each ffmpeg encode already uses every core); `dailies_flow.with_options(task_runner=
-DaskTaskRunner(...))` spreads them over machines, clips and output folder on shared storage.
+time (each ffmpeg encode already uses every core); `dailies_flow(..., cluster="tcp://host:8786")`
+spreads them over a Dask cluster's machines, clips and output folder on shared storage.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.runners import on_runner
 from pipeline.deliver.dailies import (
     DailiesOptions,
     Proxy,
@@ -29,7 +30,7 @@ def proxy_task(clip: str, clip_name: str, dest: str, opts: DailiesOptions) -> Pr
     return make_proxy(Path(clip), Path(dest), opts)
 
 
-@flow(name="rushline-dailies", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
+@flow(name="rushline-dailies", log_prints=True)
 def dailies_flow(
     paths: list[str],
     out_dir: str,
@@ -38,8 +39,27 @@ def dailies_flow(
     height: int = 540,
     lut: str | None = None,
     force: bool = False,
+    cluster: str | None = None,
 ) -> list[Proxy]:
-    """Proxies of every clip under `paths` into `out_dir`."""
+    """Proxies of every clip under `paths` into `out_dir`; `cluster` (tcp://host:8786) makes
+    them on that Dask cluster, one task per clip."""
+    batch = on_runner(dailies_batch, cluster, 1)
+    return batch(paths, out_dir, codec=codec, height=height, lut=lut, force=force)
+
+
+@flow(
+    name="rushline-dailies-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1)
+)
+def dailies_batch(
+    paths: list[str],
+    out_dir: str,
+    *,
+    codec: str = "h264",
+    height: int = 540,
+    lut: str | None = None,
+    force: bool = False,
+) -> list[Proxy]:
+    """The proxies themselves, on whichever task runner `dailies_flow` chose."""
     log = get_run_logger()
     opts = DailiesOptions(
         out_dir=Path(out_dir),

@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.runners import on_runner
 from pipeline.deliver.run import Deliverable, DeliveryNote, Options, deliver_one, finish_delivery
 from pipeline.profiles import load_profile
 
@@ -52,8 +53,27 @@ def deliver_flow(
     head: bool = True,
     rights_template: str | None = None,
     measurements: dict[str, dict[str, Any]] | None = None,
+    cluster: str | None = None,
 ) -> DeliveryNote:
-    """Every master as every profile into `out_dir`; returns the delivery note."""
+    """Every master as every profile into `out_dir`; returns the delivery note. `cluster`
+    (tcp://host:8786) makes the deliverables on that Dask cluster."""
+    batch = on_runner(deliver_batch, cluster, None)
+    return batch(masters, profiles, out_dir, conform=conform, head=head,
+                 rights_template=rights_template, measurements=measurements)  # fmt: skip
+
+
+@flow(name="rushline-deliver-batch", log_prints=True)
+def deliver_batch(
+    masters: list[str],
+    profiles: list[str],
+    out_dir: str,
+    *,
+    conform: bool = False,
+    head: bool = True,
+    rights_template: str | None = None,
+    measurements: dict[str, dict[str, Any]] | None = None,
+) -> DeliveryNote:
+    """The deliveries themselves, on whichever task runner `deliver_flow` chose."""
     log = get_run_logger()
     opts = Options(
         out_dir=Path(out_dir),

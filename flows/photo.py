@@ -1,7 +1,8 @@
 """Photo export stage: one preset over a batch of pictures (thin wrapper over the core).
 
 The core already runs a spawn process pool (LibRaw and fork do not mix), so one task runs the
-whole batch; results become a table artifact and the delivery folder gets its SHA256SUMS.
+whole batch here; with `cluster` (tcp://host:8786) it is one task per picture on that Dask
+cluster. Results become a table artifact and the delivery folder gets its SHA256SUMS.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
+from flows.runners import on_runner
 from pipeline.photo.batch import export_batch, write_manifest
 from pipeline.photo.presets import load_preset
 from pipeline.rights.template import load_template
@@ -28,12 +30,50 @@ def photo_export_task(
     return [r.model_dump() for r in results]
 
 
-@flow(name="photo-export", log_prints=True)
-def photo_export_flow(
+@task(name="photo-export-one", task_run_name="export {name}")
+def photo_export_one_task(
+    src: str, name: str, preset: str, out: str, rights: str | None, force: bool, seq: int
+) -> dict:
+    """Export one picture (numbered `seq`, as the local batch numbers it)."""
+    from pipeline.photo.export import export_one
+
+    tpl = load_template(rights) if rights else None
+    res = export_one(Path(src), load_preset(preset), Path(out), template=tpl, force=force, seq=seq)
+    return res.model_dump()
+
+
+@flow(name="photo-export-batch", log_prints=True)
+def photo_export_each(
     sources: list[str], preset: str, out: str, rights: str | None = None, force: bool = False
 ) -> list[dict]:
+    """One task per picture (on the cluster `photo_export_flow` chose), then SHA256SUMS."""
+    from pipeline.photo.export import ExportResult
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    futures = [
+        photo_export_one_task.submit(s, Path(s).name, preset, out, rights, force, i + 1)
+        for i, s in enumerate(sources)
+    ]
+    results = [f.result() for f in futures]
+    write_manifest(Path(out), [ExportResult(**r) for r in results])
+    return results
+
+
+@flow(name="photo-export", log_prints=True)
+def photo_export_flow(
+    sources: list[str],
+    preset: str,
+    out: str,
+    rights: str | None = None,
+    force: bool = False,
+    cluster: str | None = None,
+) -> list[dict]:
     """Export a batch of pictures at a preset's exact specification, rights embedded."""
-    results = photo_export_task(sources, preset, out, rights, force)
+    if cluster:
+        each = on_runner(photo_export_each, cluster, None)
+        results = each(sources, preset, out, rights, force)
+    else:
+        results = photo_export_task(sources, preset, out, rights, force)
     create_table_artifact(
         key="photo-export",
         table=[

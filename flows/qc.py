@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.runners import on_runner
 from pipeline.catalog.hooks import qc_done
 from pipeline.profiles import load_profile
 from pipeline.qc.findings import QCResult, Severity
@@ -32,9 +33,10 @@ MAX_PARALLEL_FILES = 2
 
 
 @task(name="qc-file", task_run_name="qc {name}")
-def qc_task(target: ReportTarget, name: str, profile: str) -> QCResult:
-    """QC one file; writes its JSON and HTML (with thumbnails) where the plan says."""
-    return qc_to_reports(target, load_profile(profile), overwrite=True)
+def qc_task(target: ReportTarget, name: str, profile: str, cache: bool = True) -> QCResult:
+    """QC one file; writes its JSON and HTML (with thumbnails) where the plan says. An
+    unchanged file is answered from the cache unless `cache` is False (pipeline.cache)."""
+    return qc_to_reports(target, load_profile(profile), overwrite=True, cache=cache)
 
 
 def _publish(results: list[QCResult], profile: str, index: Path) -> None:
@@ -68,17 +70,28 @@ def _publish(results: list[QCResult], profile: str, index: Path) -> None:
     create_markdown_artifact(key="qc-summary", markdown="\n".join(lines))
 
 
-@flow(
-    name="rushline-qc",
-    log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FILES),
-)
+@flow(name="rushline-qc", log_prints=True)
 def qc_batch_flow(
-    paths: list[str], profile: str, out_dir: str, catalog: bool = True
+    paths: list[str],
+    profile: str,
+    out_dir: str,
+    catalog: bool = True,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """QC every file (or folder of media) against `profile` (name or YAML path) into out_dir:
     one JSON and one HTML per file, index.html and qc.json for the batch; returns the
-    JSON-ready summary."""
+    JSON-ready summary. `cluster` (tcp://host:8786) runs the files on that Dask cluster."""
+    batch = on_runner(qc_batch, cluster, MAX_PARALLEL_FILES)
+    return batch(paths, profile, out_dir, catalog)
+
+
+@flow(
+    name="rushline-qc-batch",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FILES),
+)
+def qc_batch(paths: list[str], profile: str, out_dir: str, catalog: bool = True) -> dict[str, Any]:
+    """The batch itself, on whichever task runner `qc_batch_flow` chose."""
     log = get_run_logger()
     load_profile(profile)  # a bad profile stops here, before any decoding
     out = Path(out_dir).resolve()

@@ -7,13 +7,19 @@ Exit 0 when every deliverable was made and passed QC, 1 when one failed QC (it i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from pipeline import exitcodes
+from pipeline.cli import cluster as cluster_cli
 from pipeline.cli._common import console, esc, fail, user_errors
+
+if TYPE_CHECKING:
+    from pipeline.deliver.run import DeliveryNote, Options
+    from pipeline.profiles import Profile
 
 STATUS_STYLE = {"delivered": "green", "failed": "red", "error": "bold red"}
 
@@ -58,10 +64,10 @@ def register(app: typer.Typer) -> None:
         no_head: bool = typer.Option(
             False, "--no-head", help="No bars/slate/black: the master has its own line-up."
         ),
+        cluster: str | None = cluster_cli.cluster_option(),
     ) -> None:
         """Make each profile's deliverable from each master; QC it; deliver only what passes."""
         from pipeline.deliver.run import Options
-        from pipeline.deliver.run import deliver as run_deliver
         from pipeline.profiles import load_profile
         from pipeline.report.deliver import note_paths
 
@@ -78,19 +84,10 @@ def register(app: typer.Typer) -> None:
             head=None if no_head else "profile",
             rights_template=rights,
         )
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(), console=console
-        ) as bar:
-            state: dict[str, int] = {}
-
-            def on_start(label: str, seconds: float) -> None:
-                state["task"] = bar.add_task(esc(label), total=max(seconds, 0.1))
-
-            def on_progress(done: float) -> None:
-                if "task" in state:
-                    bar.update(state["task"], completed=done)
-
-            note = run_deliver(masters, profiles, opts, on_start=on_start, on_progress=on_progress)
+        if cluster is not None:  # one task per deliverable on the Dask cluster
+            note = cluster_cli.deliver(cluster, masters, profiles, opts)
+        else:
+            note = _deliver_here(masters, profiles, opts)
         console.print(_table(note))
         console.print(f"Delivery note: {esc(note_paths(out)[0])}")
         statuses = {d.status for d in note.deliverables}
@@ -98,3 +95,22 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(exitcodes.ERROR)
         if "failed" in statuses:
             raise typer.Exit(exitcodes.FAILED)
+
+
+def _deliver_here(masters: list[Path], profiles: list[Profile], opts: Options) -> DeliveryNote:
+    """The local run, with a progress bar per deliverable."""
+    from pipeline.deliver.run import deliver as run_deliver
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(), console=console
+    ) as bar:
+        state: dict[str, int] = {}
+
+        def on_start(label: str, seconds: float) -> None:
+            state["task"] = bar.add_task(esc(label), total=max(seconds, 0.1))
+
+        def on_progress(done: float) -> None:
+            if "task" in state:
+                bar.update(state["task"], completed=done)
+
+        return run_deliver(masters, profiles, opts, on_start=on_start, on_progress=on_progress)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from pipeline import exitcodes
+from pipeline.cli import cluster as cluster_cli
 from pipeline.cli._common import console, esc, user_errors, write_json
 from pipeline.cli.photo_review import LABEL, MIN_RATING, PICKED
 from pipeline.errors import UserInputError
@@ -54,6 +55,7 @@ def export_cmd(
     force: bool = typer.Option(False, "--force", help="Replace exports that exist."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: cores)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON ('-')."),
+    cluster: str | None = cluster_cli.cluster_option(),
 ) -> None:
     """Develop and export pictures at a preset's exact specification, rights embedded."""
     from pipeline.photo.batch import export_batch, write_manifest
@@ -71,7 +73,10 @@ def export_cmd(
         files = select(files, min_rating=min_rating, label=label, picked=picked)
     if not files:
         raise UserInputError("no picture to export (check the paths and the selection)")
-    results = export_batch(files, p, out, template=tpl, force=force, workers=workers)
+    if cluster is not None:  # one task per picture on the Dask cluster
+        results = cluster_cli.export(cluster, files, p, out, template=tpl, force=force)
+    else:
+        results = export_batch(files, p, out, template=tpl, force=force, workers=workers)
     manifest = write_manifest(out, results)
     if json_out is not None:
         write_json([r.model_dump() for r in results], json_out, overwrite=force)

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from pipeline.cli import cluster as cluster_cli
 from pipeline.cli._common import console, err_console, esc, user_errors
 from pipeline.cli.catalog import NO_CATALOG_HELP, catalog_warning
 from pipeline.qc.findings import QCResult, Severity
@@ -37,7 +38,7 @@ def _summary_table(results: list[QCResult]) -> Table:
         style = VERDICT_STYLE.get(r.verdict.value, "")
         table.add_row(
             esc(Path(r.file).name),
-            f"[{style}]{r.verdict.value}[/]",
+            f"[{style}]{r.verdict.value}[/]" + (" (cached)" if r.cached else ""),
             str(len(errs)),
             str(len(warns)),
             f"{il:.1f} LUFS" if il is not None else "—",
@@ -76,6 +77,19 @@ def register(app: typer.Typer) -> None:
             False, "--force", help="Replace existing reports (never an input file)."
         ),
         no_catalog: bool = typer.Option(False, "--no-catalog", help=NO_CATALOG_HELP),
+        no_cache: bool = typer.Option(
+            False, "--no-cache", help="Measure again even when an unchanged file is in the cache."
+        ),
+        cluster: str | None = cluster_cli.cluster_option(),
+        split: int | None = typer.Option(
+            None,
+            "--split",
+            min=2,
+            max=64,
+            metavar="N",
+            help="Cut each file into N time segments on keyframes, measure them in parallel "
+            "(on the --cluster's workers) and merge them exactly: the result equals one pass.",
+        ),
     ) -> None:
         """Check files against a delivery profile in one decode pass: loudness, format, black,
         freeze, levels, flashes, interlace, silence, clipping, phase, channel layout.
@@ -101,9 +115,17 @@ def register(app: typer.Typer) -> None:
         check_outputs(plan, force=force)
         tools = tool_versions()
         results: list[QCResult] = []
-        for target in plan.targets:
+        if split is not None:  # each file in time segments, on the cluster when one is given
+            results = cluster_cli.split_qc(
+                cluster, plan, profile, split, force=force, cache=not no_cache
+            )
+        elif cluster is not None:  # one task per file on the Dask cluster; reports written here
+            results = cluster_cli.qc(cluster, plan, prof, force=force, cache=not no_cache)
+        for target in [] if cluster is not None or split is not None else plan.targets:
             with err_console.status(f"QC {esc(target.source.name)} against {esc(prof.name)}…"):
-                result = qc_to_reports(target, prof, overwrite=force, tools=tools)
+                result = qc_to_reports(
+                    target, prof, overwrite=force, tools=tools, cache=not no_cache
+                )
             results.append(result)
             if result.error:
                 err_console.print(f"[bold red]error:[/] {esc(result.error)}", highlight=False)
