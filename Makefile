@@ -8,9 +8,10 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT := false
 SAMPLES := sample_media/out
 
-.PHONY: setup system-deps samples demo test lint format bench bench-quick ui clean
+.PHONY: setup system-deps samples demo test lint format bench bench-quick ui clean cluster-demo server worker deployments
 
 setup: $(STAMP) system-deps
 
@@ -46,6 +47,31 @@ samples: setup
 
 demo: setup samples
 	$(PY) -m flows.demo --samples $(SAMPLES) --out out/demo
+
+# Several machines (README "Running on more machines"): one server, a worker on each machine.
+HOST ?= 127.0.0.1
+PORT ?= 4200
+POOL ?= rushline
+RUNS ?= 2
+API ?= http://127.0.0.1:$(PORT)/api
+# The UI calls the API from the browser: with HOST=0.0.0.0 it needs this machine's name.
+PUBLIC_API ?= http://$(if $(filter 0.0.0.0,$(HOST)),$(shell hostname -f),$(HOST)):$(PORT)/api
+
+server: setup
+	PREFECT_SERVER_UI_API_URL=$(PUBLIC_API) $(VENV)/bin/prefect server start --host $(HOST) \
+		--port $(PORT) --analytics-off
+
+worker: setup
+	PREFECT_API_URL=$(API) $(VENV)/bin/prefect worker start --pool $(POOL) --type process \
+		--name "$$(hostname)" --limit $(RUNS) --install-policy never
+
+deployments: setup
+	$(PY) -m flows.deployments --pool $(POOL) --api $(API)
+
+# A local Dask scheduler and two worker processes: batch QC, split QC of the master and a photo
+# export across them, each compared with the local run; stops what it started, by process id.
+cluster-demo: setup samples
+	$(PY) -m flows.cluster_demo --samples $(SAMPLES) --out out/cluster-demo
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,10 @@
 """`make bench` / `python -m bench [--quick] [NAME...]`: every benchmark, one after the other.
 
 Each prints its own table of ratios against a baseline measured in the same run. Names:
-loudness, normalise, qc, deliver, photo, previews, rights, catalog, archive, offload (default:
-all, in that order; offload is the longest: it writes more than 2 GB twice and 10 000 small
-files; photo installs darktable and RawTherapee with apt-get when it can, to compare with them).
+loudness, normalise, qc, cache, deliver, photo, previews, rights, catalog, archive, offload,
+cluster, split (default: all, in that order; offload is the longest: it writes more than 2 GB
+twice and 10 000 small files; photo installs darktable and RawTherapee with apt-get when it can, to
+compare with them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ ORDER = (
     "loudness",
     "normalise",
     "qc",
+    "cache",
     "deliver",
     "photo",
     "previews",
@@ -24,6 +26,8 @@ ORDER = (
     "catalog",
     "archive",
     "offload",
+    "cluster",
+    "split",
 )
 
 
