@@ -405,8 +405,11 @@ def measure_span(path: str | os.PathLike[str], profile: ProfileRef, span: Span) 
         if has_picture
         else None
     )
-    # Seek a quarter frame early: the first frame kept is then surely `decode_first`.
-    seek = round(max(0.0, decode_first / rate - 0.25 / rate), 6) if decode_first else 0.0
+    # Seek one microsecond before the frame: accurate seeking then keeps `decode_first` (a
+    # 29.97 frame time is not a whole number of microseconds), and a demuxer that seeks to the
+    # nearest edit unit (MXF) starts the picture and the sound on that same frame. Seeking a
+    # quarter frame early made MXF audio start a frame late (MXF rounds to the nearest unit).
+    seek = round(max(0.0, decode_first / rate - 1e-6), 6) if decode_first else 0.0
     sound = _SpanSound(prof, span, seek, la)
     bars: list[bool] = []
     head_frames = la.frames if la is not None else 0
