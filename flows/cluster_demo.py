@@ -23,9 +23,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import flows  # noqa: F401  (offline, project-local Prefect settings before Prefect loads)
-from pipeline.cluster import LocalDask
-from pipeline.fsutil import atomic_write_text
+# A person reads this output: Prefect's per-task INFO lines stay in the UI, the console shows
+# the demo's lines and any warning (as `make demo`).
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+
+import flows  # noqa: F401, E402  (offline, project-local Prefect settings before Prefect loads)
+from pipeline.cluster import LocalDask  # noqa: E402
+from pipeline.fsutil import atomic_write_text  # noqa: E402
 
 PROFILE = "ebu-r128"
 PRESET = "web"
@@ -133,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(summary, indent=2) + "\n"
     atomic_write_text(args.out / "summary.json", text, overwrite=True)  # the demo's own file
     agree = all(summary[k]["same"] for k in ("qc", "photo", "split_qc"))
+    print(f"reports: {args.out / 'qc' / 'index.html'}, {args.out / 'split'}, "
+          f"{args.out / 'photo-cluster'}")  # fmt: skip
     print(f"cluster = local: {'yes' if agree else 'NO'}; summary in {args.out / 'summary.json'}")
     return 0 if agree else 1
 
