@@ -7,6 +7,7 @@ The one-pass runs and splits are module-scoped: each file is decoded once per wa
 from __future__ import annotations
 
 import pickle
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 
 from pipeline import tools
 from pipeline.profiles import load_profile
-from pipeline.qc.findings import QCResult, Verdict
+from pipeline.qc.findings import QCResult
 from pipeline.qc.loudness import LoudnessInputError, LoudnessMeter
 from pipeline.qc.run import qc_file
 from pipeline.qc.split import (
@@ -152,11 +153,36 @@ def test_a_span_list_that_does_not_cover_the_file_is_refused(web):
         merge_spans(path, "web-h264", spans, [])
 
 
-def test_dialogue_gated_profiles_are_refused(web):
-    path, _ = web
-    res = qc_split(path, "netflix-prores-hq", 2)
-    assert res.verdict == Verdict.ERROR
-    assert "dialogue" in (res.error or "")
+def test_dialogue_gated_loudness_of_a_split_equals_one_pass(tmp_path):
+    """Speech (espeak-ng) between loud music: the dialogue-gated reading of a split QC is the
+    one-pass reading, because the whole file's sound is heard once by one detector."""
+    from test_qc_dialogue import NETFLIX_LIKE, R, _at, _music, _speak
+
+    from pipeline.profiles import parse_profile
+
+    rng = np.random.default_rng(3)
+    line = _speak("The cluster heard every word of this line, once.", tmp_path / "l.wav")
+    speech = _at(np.concatenate([np.zeros(5 * R), line, np.zeros(3 * R), line]), -27.0)
+    mix = speech + np.concatenate([_at(_music(5, rng), -14.0), np.zeros(speech.size - 5 * R)])
+    wav = tmp_path / "dialogue.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(R)
+        pcm = (np.clip(np.stack([mix, mix], axis=1) * 0.7, -1, 1) * 32767).astype("<i2")
+        w.writeframes(pcm.tobytes())
+    profile = tmp_path / "dlg.yaml"  # the profile in it is named dlg
+    profile.write_text(NETFLIX_LIKE)
+    one = qc_file(wav, parse_profile(NETFLIX_LIKE))
+    spans = plan_spans(wav, 2)
+    parts = [measure_span(wav, str(profile), s) for s in spans]
+    assert parts[0].dialogue is not None and parts[1].dialogue is None
+    pickle.loads(pickle.dumps(parts[0]))  # it travels back from a worker
+    split = merge_spans(wav, str(profile), spans, parts)
+    assert split.error is None and one.error is None
+    assert split.measurements["loudness_dialogue"] == one.measurements["loudness_dialogue"]
+    assert split.measurements["loudness_dialogue"]["dialogue_lufs"] is not None
+    assert [f.message for f in split.findings] == [f.message for f in one.findings]
 
 
 # --- a boundary inside black, freeze, silence and clipping ----------------------------------

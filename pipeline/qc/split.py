@@ -19,8 +19,9 @@ the findings are those of `qc_file`:
   before each cut are measured by both neighbours and compared: a file whose audio timestamps
   are not sample-exact is refused rather than merged wrong;
 - clipping runs are kept at their global sample positions and joined across a cut;
-- dialogue-gated loudness is refused: the WebRTC speech detector adapts to everything it heard
-  before, so a segment's decisions cannot be made equal to a one-pass run's.
+- dialogue-gated loudness: the WebRTC speech detector adapts to everything it heard before, so
+  its decisions cannot be cut; the first segment's worker also hears the whole file's sound in
+  an audio-only pass (packets of the picture read, not decoded) and that one meter is used.
 
 Not exact: ffmpeg's idet (interlace evidence) samples frames by their index within a decode, so
 only the first segment's (which starts at frame 0) sees the frames a one-pass run sees; the
@@ -125,6 +126,9 @@ class SpanMeasure:
     picture: PicturePart | None
     sound: SoundPart | None
     decode: DecodeStats = field(default_factory=DecodeStats)
+    # The first segment carries the dialogue-gated meter of the whole file (see
+    # `measure_dialogue`), when the profile asks for it.
+    dialogue: Any = None
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -247,14 +251,37 @@ def check_spans(spans: list[Span]) -> None:
         raise SplitError(f"the last span ends at {spans[-1].end_s} s, not at the end of the file")
 
 
-def refuse_dialogue(profile: Profile) -> None:
-    if profile.loudness is not None and profile.loudness.dialogue is not None:
-        raise SplitError(
-            f"profile {profile.name} asks for dialogue-gated loudness, which split QC cannot "
-            "give exactly: the speech detector adapts to all the audio before each moment",
-            hint="QC this file in one pass (without split), or use a profile without "
-            "loudness.dialogue",
-        )
+def wants_dialogue(profile: Profile) -> bool:
+    return profile.loudness is not None and profile.loudness.dialogue is not None
+
+
+def measure_dialogue(layout: StreamLayout, profile: Profile) -> Any:
+    """The dialogue-gated meter over the whole file, from an audio-only pass.
+
+    The speech detector adapts to all the audio before each moment, so its decisions cannot be
+    cut into segments; hearing the whole programme once reproduces the one-pass meter exactly.
+    The pass decodes sound only (the picture's packets are read, not decoded): cheap beside a
+    picture segment, so the first segment's worker does it too. Returned finished and without
+    its detector, so it pickles; `result()` still answers for any window.
+    """
+    from pipeline.qc.sound import SoundAnalysis
+
+    held: dict[str, Any] = {}
+
+    def on_format(rate: int, channels: int) -> None:
+        held["sa"] = SoundAnalysis(profile=profile, sample_rate=rate, channels=channels)
+
+    def on_audio(block: np.ndarray) -> None:
+        sa = held["sa"]
+        if sa.dialogue is not None:
+            sa.dialogue.add(block[:, sa.prog])
+
+    decode_pass(layout, on_frame=None, on_audio=on_audio, on_audio_format=on_format)
+    meter = held["sa"].dialogue if "sa" in held else None
+    if meter is not None:
+        meter.result()  # hears the last, partial second
+        meter._vad = None  # noqa: SLF001 (a C object; nothing is left for it to hear)
+    return meter
 
 
 # --- one segment ----------------------------------------------------------------------------------
@@ -288,6 +315,7 @@ class _SpanSound:
         if channels <= 0:
             raise MediaError(f"{self.span}: the audio stream has 0 channels")
         self.sa = sa = SoundAnalysis(profile=self.profile, sample_rate=rate, channels=channels)
+        sa.dialogue = None  # heard over the whole file by measure_dialogue, not per segment
         self.real_clip_min = sa.clip_min
         sa.clip_min = 1  # short runs at a cut may join a neighbour's: filtered after the pass
         n100 = sa.window
@@ -388,7 +416,6 @@ def measure_span(path: str | os.PathLike[str], profile: ProfileRef, span: Span) 
 
     p = Path(path)
     prof = _profile(profile)
-    refuse_dialogue(prof)
     layout, asset, fps = _preflight(p, prof)
     head = head_by_timecode(getattr(asset, "start_timecode", None), prof.programme, fps)
     la = _lineup_analysis(layout, head, fps)
@@ -443,7 +470,10 @@ def measure_span(path: str | os.PathLike[str], profile: ProfileRef, span: Span) 
     stats.frames = len(pic.series["diff"]) if pic is not None else 0
     stats.audio_frames = snd.frames if snd is not None else 0
     stats.stderr_tail, stats.cmd = [], []
-    return SpanMeasure(span=span, picture=pic, sound=snd, decode=stats)
+    dialogue = None
+    if span.index == 0 and layout.has_audio and wants_dialogue(prof):
+        dialogue = measure_dialogue(layout, prof)
+    return SpanMeasure(span=span, picture=pic, sound=snd, decode=stats, dialogue=dialogue)
 
 
 def _picture_part(
@@ -513,12 +543,13 @@ def _merge(
 ) -> QCResult:
     from pipeline.qc.run import _lineup_analysis, _preflight, judge
 
-    refuse_dialogue(profile)
     layout, asset, fps = _preflight(p, profile)
     head = head_by_timecode(getattr(asset, "start_timecode", None), profile.programme, fps)
     la = _lineup_analysis(layout, head, fps)
     picture = _merge_picture(layout, profile, fps, parts)
     sound = _merge_sound(profile, parts)
+    if sound is not None:
+        sound.dialogue = parts[0].dialogue if wants_dialogue(profile) else None
     if la is not None:
         la.bars = [b for m in parts if m.picture is not None for b in m.picture.bars]
         if sound is not None and sound.sample_rate != la.sample_rate:
