@@ -77,12 +77,14 @@ def qc_batch_flow(
     out_dir: str,
     catalog: bool = True,
     cluster: str | None = None,
+    cache: bool = True,
 ) -> dict[str, Any]:
     """QC every file (or folder of media) against `profile` (name or YAML path) into out_dir:
     one JSON and one HTML per file, index.html and qc.json for the batch; returns the
-    JSON-ready summary. `cluster` (tcp://host:8786) runs the files on that Dask cluster."""
+    JSON-ready summary. `cluster` (tcp://host:8786) runs the files on that Dask cluster;
+    an unchanged file is answered from the cache unless `cache` is false."""
     batch = on_runner(qc_batch, cluster, MAX_PARALLEL_FILES)
-    return batch(paths, profile, out_dir, catalog)
+    return batch(paths, profile, out_dir, catalog, cache)
 
 
 @flow(
@@ -90,7 +92,9 @@ def qc_batch_flow(
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FILES),
 )
-def qc_batch(paths: list[str], profile: str, out_dir: str, catalog: bool = True) -> dict[str, Any]:
+def qc_batch(
+    paths: list[str], profile: str, out_dir: str, catalog: bool = True, cache: bool = True
+) -> dict[str, Any]:
     """The batch itself, on whichever task runner `qc_batch_flow` chose."""
     log = get_run_logger()
     load_profile(profile)  # a bad profile stops here, before any decoding
@@ -98,7 +102,8 @@ def qc_batch(paths: list[str], profile: str, out_dir: str, catalog: bool = True)
     files = media_files(paths)  # folders too, as `rushline qc` takes them
     plan = plan_outputs(files, json_out=out, html_out=out, folder=True, summary_json=True)
     check_outputs(plan, force=True)  # the flow owns its folder: a re-run replaces its reports
-    futures = qc_task.map(plan.targets, [t.name for t in plan.targets], unmapped(profile))
+    names = [t.name for t in plan.targets]
+    futures = qc_task.map(plan.targets, names, unmapped(profile), unmapped(cache))
     results: list[QCResult] = [f.result() for f in futures]
     index = html_report(plan)
     summary = {
