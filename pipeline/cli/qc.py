@@ -8,6 +8,7 @@ is decided, and checked, in `pipeline.qc.outputs` before anything is decoded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -16,6 +17,10 @@ from pipeline.cli import cluster as cluster_cli
 from pipeline.cli._common import console, err_console, esc, user_errors
 from pipeline.cli.catalog import NO_CATALOG_HELP, catalog_warning
 from pipeline.qc.findings import QCResult, Severity
+
+if TYPE_CHECKING:
+    from pipeline.profiles import Profile
+    from pipeline.qc.outputs import QCOutputs
 
 VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "bold red"}
 
@@ -46,6 +51,24 @@ def _summary_table(results: list[QCResult]) -> Table:
             esc(first),
         )
     return table
+
+
+def _qc_here(plan: QCOutputs, prof: Profile, *, force: bool, cache: bool) -> list[QCResult]:
+    """Every file in this process, one after the other (each decode uses every core)."""
+    from pipeline.qc.outputs import qc_to_reports
+    from pipeline.tools import tool_versions
+
+    tools = tool_versions()
+    results: list[QCResult] = []
+    for target in plan.targets:
+        with err_console.status(f"QC {esc(target.source.name)} against {esc(prof.name)}…"):
+            result = qc_to_reports(target, prof, overwrite=force, tools=tools, cache=cache)
+        results.append(result)
+        if result.error:
+            err_console.print(f"[bold red]error:[/] {esc(result.error)}", highlight=False)
+        if plan.json_stdout:
+            typer.echo(result.model_dump_json(indent=2))
+    return results
 
 
 def register(app: typer.Typer) -> None:
@@ -103,34 +126,21 @@ def register(app: typer.Typer) -> None:
             check_outputs,
             html_report,
             plan_outputs,
-            qc_to_reports,
             write_batch_reports,
         )
         from pipeline.qc.run import exit_code_for
-        from pipeline.tools import tool_versions
 
         prof = load_profile(profile)
         files = media_files(paths)
         plan = plan_outputs(files, json_out=json_out, html_out=html_out)
         check_outputs(plan, force=force)
-        tools = tool_versions()
-        results: list[QCResult] = []
+        cache = not no_cache
         if split is not None:  # each file in time segments, on the cluster when one is given
-            results = cluster_cli.split_qc(
-                cluster, plan, profile, split, force=force, cache=not no_cache
-            )
+            results = cluster_cli.split_qc(cluster, plan, profile, split, force=force, cache=cache)
         elif cluster is not None:  # one task per file on the Dask cluster; reports written here
-            results = cluster_cli.qc(cluster, plan, prof, force=force, cache=not no_cache)
-        for target in [] if cluster is not None or split is not None else plan.targets:
-            with err_console.status(f"QC {esc(target.source.name)} against {esc(prof.name)}…"):
-                result = qc_to_reports(
-                    target, prof, overwrite=force, tools=tools, cache=not no_cache
-                )
-            results.append(result)
-            if result.error:
-                err_console.print(f"[bold red]error:[/] {esc(result.error)}", highlight=False)
-            if plan.json_stdout:
-                typer.echo(result.model_dump_json(indent=2))
+            results = cluster_cli.qc(cluster, plan, prof, force=force, cache=cache)
+        else:
+            results = _qc_here(plan, prof, force=force, cache=cache)
         write_batch_reports(plan, results, overwrite=force)
         target_console = err_console if plan.json_stdout else console
         target_console.print(_summary_table(results))
