@@ -3,7 +3,11 @@
 One ffmpeg process writes two raw streams at the same time:
 
 - a reduced picture (about 480 pixels wide, YUV 4:4:4 at the source bit depth) on stdout, so
-  black, freeze, levels/gamut and flash analysis run in numpy on ~1/16 of the pixels;
+  black, freeze, levels/gamut and flash analysis run in numpy on ~1/16 of the pixels. It stays
+  4:4:4 for a 4:2:2 master, though a 4:2:2 output would cost swscale a third less: area-scaled
+  to 4:4:4, every reduced pixel's Y, Cb and Cr average the same source pixels, so its R'G'B' is
+  the average of theirs and legal pixels never average into an illegal one; chroma averaged
+  over twice the luma's width and repeated would (measured: 0.2 % of a test pattern's pixels);
 - all audio streams merged in file order (`amerge`) as 32-bit float WAV on a second pipe, so
   `LoudnessSpec.channels` (1-based across every track) indexes the merged channels directly.
 
@@ -32,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 
@@ -51,7 +55,7 @@ AUDIO_QUEUE_BLOCKS = 32  # audio blocks waiting for the checks (16 s)
 PIPE_BYTES = 1 << 20  # ask Linux for 1 MB pipes (64 KB by default): fewer stalls
 SCALE_FLAGS = "area"  # area averaging: the low-pass R103 assumes before counting pixels
 
-FrameSink = Callable[[int, np.ndarray], None]  # (frame index, planes (3, h, w))
+FrameSink = Callable[[int, np.ndarray], None]  # (frame index, planes (3, h, w)), a fresh array
 AudioSink = Callable[[np.ndarray], None]  # (frames, channels) float32
 
 
@@ -354,6 +358,9 @@ def _span_args(start_s: float | None, duration_s: float | None) -> list[str]:
     return args
 
 
+_Item = TypeVar("_Item")
+
+
 class DecodePass:
     """The running ffmpeg of one pass and the threads that read its pipes.
 
@@ -386,7 +393,7 @@ class DecodePass:
         self.stop = threading.Event()
         self.failures: list[BaseException] = []
         self.tail: deque[str] = deque(maxlen=40)
-        self.video_q: queue.Queue[bytes | None] = queue.Queue(maxsize=VIDEO_QUEUE_FRAMES)
+        self.video_q: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=VIDEO_QUEUE_FRAMES)
         self.audio_q: queue.Queue[bytes | None] = queue.Queue(maxsize=AUDIO_QUEUE_BLOCKS)
         if on_frame is not None and proc.stdout is not None:
             _grow_pipe(proc.stdout.fileno())
@@ -437,7 +444,7 @@ class DecodePass:
         self.stop.set()
         self.proc.kill()
 
-    def _put(self, q: queue.Queue[bytes | None], item: bytes | None) -> bool:
+    def _put(self, q: queue.Queue[_Item | None], item: _Item | None) -> bool:
         while not self.stop.is_set():
             try:
                 q.put(item, timeout=0.2)
@@ -446,7 +453,7 @@ class DecodePass:
                 continue
         return False
 
-    def _take(self, q: queue.Queue[bytes | None]) -> bytes | None:
+    def _take(self, q: queue.Queue[_Item | None]) -> _Item | None:
         """The next item, or None at the end or once the pass is being stopped."""
         while not self.stop.is_set():
             try:
@@ -471,13 +478,12 @@ class DecodePass:
     def read_video(self) -> None:
         stdout = self.proc.stdout
         assert stdout is not None
-        size = self.plan.frame_bytes
         try:
             while not self.stop.is_set():
-                data = stdout.read(size)
-                if len(data) < size:  # end of stream (a partial last frame is dropped)
+                planes = self._read_frame(stdout)
+                if planes is None:  # end of stream (a partial last frame is dropped)
                     break
-                if not self._put(self.video_q, data):
+                if not self._put(self.video_q, planes):
                     break
         except BaseException as exc:
             self.fail(exc)
@@ -485,15 +491,19 @@ class DecodePass:
             self._put(self.video_q, None)
             _drain(stdout)
 
+    def _read_frame(self, stdout: BinaryIO) -> np.ndarray | None:
+        """The next frame's Y, Cb, Cr planes, read straight into a fresh array."""
+        plan = self.plan
+        planes = np.empty((3, plan.height, plan.width), dtype=plan.dtype)
+        return planes if _read_into(stdout, planes) else None
+
     def measure_video(self) -> None:
         on_frame = self.on_frame
         assert on_frame is not None
-        shape = (3, self.plan.height, self.plan.width)
-        dtype = self.plan.dtype
         index = 0
         try:
-            while (data := self._take(self.video_q)) is not None:
-                on_frame(index, np.frombuffer(data, dtype=dtype).reshape(shape))
+            while (planes := self._take(self.video_q)) is not None:
+                on_frame(index, planes)
                 index += 1
         except BaseException as exc:
             self.fail(exc)
@@ -554,6 +564,18 @@ def _grow_pipe(fd: int) -> None:
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
     except OSError:
         pass
+
+
+def _read_into(fh: BinaryIO, array: np.ndarray) -> bool:
+    """Fill a C-contiguous array from the stream; False at the end of the stream."""
+    view = memoryview(array).cast("B")
+    got = 0
+    while got < len(view):
+        n = fh.readinto(view[got:])
+        if not n:
+            return False
+        got += n
+    return True
 
 
 def _drain(fh: BinaryIO) -> None:

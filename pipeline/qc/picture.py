@@ -95,7 +95,7 @@ class PictureAnalysis:
     flash_dir: list[int] = field(default_factory=list)  # +1 up, -1 down, 0 none (luminance)
     red_dir: list[int] = field(default_factory=list)  # same for saturated red
     flash_area: list[float] = field(default_factory=list)
-    patterns: list[PatternSample] = field(default_factory=list)  # every pattern_step frames
+    patterns: list[PatternSample] = field(default_factory=list)  # see _feed_pattern
     thumbnails: dict[int, np.ndarray] = field(default_factory=dict)  # frame -> RGB uint8
     # Frames before the programme start by timecode (set by pipeline.qc.run): line-up, measured
     # by pipeline.qc.lineup, never judged as programme (a moving countdown clock included).
@@ -138,8 +138,12 @@ class PictureAnalysis:
         self._prev_lum: np.ndarray | None = None
         self._prev_red: np.ndarray | None = None
         self._state: tuple[bool, bool, bool, int] = (False, False, False, 0)
-        self.pattern_step = max(1, round(self.fps * PATTERN_EVERY_S))
+        # Pattern samples: the grid frames, and halfway frames next to a hazardous grid frame.
+        # pattern_step is the longest gap between two consecutive samples of a pattern span.
+        self.pattern_grid = max(1, round(self.fps * PATTERN_EVERY_S))
+        self.pattern_step = self.pattern_grid - self.pattern_grid // 2
         self._patterns: PatternDetector | None = None
+        self._held: tuple[int, np.ndarray] | None = None  # the last halfway frame not measured
 
     # --- per frame ---------------------------------------------------------------------------
 
@@ -223,20 +227,47 @@ class PictureAnalysis:
         ys, cbs, crs = self._measure_levels(y, planes)
         fdir = self._measure_flashes(cur)
         rdir = self._measure_red(index, ys, cbs, crs)
-        if index % self.pattern_step == 0 and self.spec.flashes.enabled:
-            self._measure_pattern(index, planes)
+        if self.spec.flashes.enabled:
+            self._feed_pattern(index, planes)
         self._note_thumbnail(index, planes, is_black, fdir or rdir)
 
-    def _measure_pattern(self, index: int, planes: np.ndarray) -> None:
+    def _feed_pattern(self, index: int, planes: np.ndarray) -> None:
+        """Pattern samples: every frame on the pattern grid, and the frame halfway between two
+        grid frames where either of them shows a hazardous pattern.
+
+        This finds every span the analysis of all the halfway frames finds, at about half the
+        cost: a span needs hazardous samples lasting PATTERN_MIN_DURATION_S (> 0), so at least
+        two consecutive ones, and two consecutive samples always include a grid frame; the
+        halfway frame after a hazardous grid frame is measured as it comes, the one before it
+        is kept (a copy of its planes) until the grid frame decides. Which frames are measured
+        depends only on frames of the grid interval around them, so a split QC whose decode
+        starts on the grid measures the same frames (pipeline/qc/split.py)."""
+        phase = index % self.pattern_grid
+        if phase == 0:
+            held, self._held = self._held, None
+            sample = self._pattern_sample(index, planes)
+            if sample.hazardous and held is not None and held[0] == index - self.pattern_step:
+                self._add_pattern(self._pattern_sample(*held), held[1])
+            self._add_pattern(sample, planes)
+        elif phase == self.pattern_grid // 2:
+            last = self.patterns[-1] if self.patterns else None
+            if last is not None and last.hazardous and last.frame == index - phase:
+                self._add_pattern(self._pattern_sample(index, planes), planes)
+            else:
+                self._held = (index, planes.copy())  # the planes may live in a reused buffer
+
+    def _pattern_sample(self, index: int, planes: np.ndarray) -> PatternSample:
         """Regular patterns (stripes, gratings) on the whole reduced picture, in cd/m²."""
         y = planes[0]
         if self._patterns is None or self._patterns.shape != y.shape:
             self._patterns = PatternDetector(y.shape)
-        sample = self._patterns.measure(index, np.take(self.lum_lut, y))
+        return self._patterns.measure(index, np.take(self.lum_lut, y))
+
+    def _add_pattern(self, sample: PatternSample, planes: np.ndarray) -> None:
         starts = sample.hazardous and not (self.patterns and self.patterns[-1].hazardous)
         if starts and len(self.thumbnails) < MAX_THUMBNAILS:
             yn, _, _, r, g, b = self._rgb_full(planes)
-            self.thumbnails[index] = _thumb(yn, r, g, b)
+            self.thumbnails[sample.frame] = _thumb(yn, r, g, b)
         self.patterns.append(sample)
 
     def _measure_black(self, y: np.ndarray) -> bool:
@@ -786,7 +817,7 @@ def check_patterns(m: Measured, profile: Profile) -> list[Finding]:
     worst = max(pa.patterns, key=lambda s: s.area * (s.pairs > 5), default=None)
     m.measurements["patterns"] = {
         "analysis": f"{m.decode.analysis_width}x{m.decode.analysis_height} luminance, every "
-        f"{pa.pattern_step} frames ({NOT_CERTIFIED})",
+        f"{pa.pattern_grid} frames, every {pa.pattern_step} around a pattern ({NOT_CERTIFIED})",
         "max_area_percent": round(worst.area * 100, 1) if worst else 0.0,
         "spans": [
             {

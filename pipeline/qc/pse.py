@@ -13,7 +13,8 @@ images that precipitate seizures and optimizing guidelines to prevent them", Epi
 clearly discernible stripes, more than five light-dark pairs in any orientation, bright stripes
 of 50 cd/m² or more, over more than a quarter of the screen, lasting more than 0.5 s.
 
-How patterns are found, on the luminance (cd/m²) of the reduced picture every PATTERN_EVERY_S:
+How patterns are found, on the luminance (cd/m²) of the reduced picture every 0.25 s (the frames
+of the PATTERN_EVERY_S grid, and the ones halfway between where a neighbour shows a pattern):
 the strongest spatial frequency of the frame (2-D FFT, frequencies giving more than five pairs
 across the screen) is demodulated locally: each pixel gets the amplitude of that frequency in a
 box of about three periods around it, and the share of the local variance it explains. A pixel
@@ -39,7 +40,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-PATTERN_EVERY_S = 0.25  # how often the pattern analysis looks at a frame
+# The pattern grid: a frame every PATTERN_EVERY_S is analysed, and the frame halfway to the
+# next one where either shows a hazardous pattern (PictureAnalysis._feed_pattern): spans are
+# then those of a sample every PATTERN_EVERY_S / 2 (0.25 s), at about half the cost.
+PATTERN_EVERY_S = 0.5
 PATTERN_MIN_PAIRS = 5.0  # Ofcom: more than five light-dark pairs
 PATTERN_MIN_AREA = 0.25  # more than a quarter of the screen (Wilkins et al.; Ofcom's moving case)
 PATTERN_BRIGHT_CD_M2 = 50.0  # the light stripes at least this bright
@@ -94,6 +98,22 @@ class PatternDetector:
         # The peak frequency of ordinary programme repeats from frame to frame: its carrier
         # and the box's response to it are kept rather than rebuilt (same values either way).
         self._carriers: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        # Work arrays reused from sample to sample (fresh ~1 MB temporaries cost page faults);
+        # every step below is the same float32 operation as the plain formula, written with out=.
+        f32 = np.float32
+        self._z = np.empty((h, w), f32)
+        self._zw = np.empty((h, w), f32)
+        self._spec = np.empty((h, w, 2), f32)
+        self._power = np.empty((h, half), f32)
+        self._power2 = np.empty((h, half), f32)
+        self._zc = np.empty((h, w), np.complex64)
+        self._local = np.empty((h, w, 2), f32)
+        self._local2 = np.empty((h, w, 2), f32)
+        self._mean = np.empty((h, w), f32)
+        self._local_z = np.empty((h, w), f32)
+        self._amp2 = np.empty((h, w), f32)
+        self._t = [np.empty((h, w), f32) for _ in range(3)]
+        self._b = [np.empty((h, w), bool) for _ in range(2)]
 
     def _carrier(self, iy: int, ix: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         """exp(-2πi(fx·x + fy·y)) (complex64) and its box average as a 2-channel image."""
@@ -113,8 +133,10 @@ class PatternDetector:
 
     def _peak(self, z: np.ndarray) -> tuple[int, int] | None:
         """The strongest frequency with more than PATTERN_MIN_PAIRS cycles across the screen."""
-        spec = cv2.dft(z * self.window, flags=cv2.DFT_COMPLEX_OUTPUT)[:, : self.half]
-        power = spec[..., 0] ** 2 + spec[..., 1] ** 2
+        np.multiply(z, self.window, out=self._zw)
+        spec = cv2.dft(self._zw, dst=self._spec, flags=cv2.DFT_COMPLEX_OUTPUT)[:, : self.half]
+        power = np.square(spec[..., 0], out=self._power)
+        power += np.square(spec[..., 1], out=self._power2)
         power[self.too_coarse] = 0.0
         iy, ix = np.unravel_index(int(np.argmax(power)), power.shape)
         if power[iy, ix] <= 0.0:
@@ -124,7 +146,7 @@ class PatternDetector:
     def measure(self, frame: int, lum: np.ndarray) -> PatternSample:
         h, w = self.shape
         mean_all = float(lum.mean())
-        z = lum - np.float32(mean_all)
+        z = np.subtract(lum, np.float32(mean_all), out=self._z)
         peak = self._peak(z)
         if peak is None:
             return PatternSample(frame, 0.0, 0.0, 0.0, 0.0)
@@ -138,30 +160,37 @@ class PatternDetector:
         # the box's own response to the exponential is taken off: near the picture's edges the
         # box is not a whole number of periods and a flat bright area would leak into it.
         carrier, leak = self._carrier(iy, ix, size)
-        local = cv2.blur((z * carrier).view(np.float32).reshape(h, w, 2), box)
-        mean = cv2.blur(lum, box)
-        local_z = mean - mean_all
-        local -= local_z[..., None] * leak
-        amp2 = local[..., 0] ** 2 + local[..., 1] ** 2  # (A/2)² of the local sinusoid
+        zc = np.multiply(z, carrier, out=self._zc).view(np.float32).reshape(h, w, 2)
+        local = cv2.blur(zc, box, dst=self._local)
+        mean = cv2.blur(lum, box, dst=self._mean)
+        local_z = np.subtract(mean, mean_all, out=self._local_z)
+        local -= np.multiply(local_z[..., None], leak, out=self._local2)
+        t0, t1, t2 = self._t
+        amp2 = np.square(local[..., 0], out=self._amp2)  # (A/2)² of the local sinusoid
+        amp2 += np.square(local[..., 1], out=t0)
         if float(amp2.max()) < _AMP2_NEEDED:
             return PatternSample(frame, 0.0, 0.0, 0.0, 1.0 / freq)
-        var = cv2.blur(z * z, box) - local_z**2
+        var = cv2.blur(np.multiply(z, z, out=t0), box, dst=t1)
+        var -= np.square(local_z, out=t0)
         # a sinusoid of amplitude A has variance A²/2 = 2·amp2
         # (floor: the variance of a square wave at the contrast threshold, (20/2)² cd²/m⁴)
-        share = 2.0 * amp2 / np.maximum(var, (PATTERN_CONTRAST_CD_M2 / 2) ** 2)
-        diff = 4.0 * np.sqrt(amp2)  # 2·A: light-dark difference (a square wave's is 0.79 of it)
-        mask = (
-            (share >= PATTERN_SHARE)
-            & (diff >= PATTERN_CONTRAST_CD_M2)
-            & (mean + diff / 2 >= PATTERN_BRIGHT_CD_M2)
-        )
+        share = np.multiply(amp2, 2.0, out=t0)
+        share /= np.maximum(var, (PATTERN_CONTRAST_CD_M2 / 2) ** 2, out=var)
+        diff = np.sqrt(amp2, out=t2)
+        diff *= 4.0  # 2·A: light-dark difference (a square wave's is 0.79 of it)
+        mask, cond = self._b
+        np.greater_equal(share, PATTERN_SHARE, out=mask)
+        mask &= np.greater_equal(diff, PATTERN_CONTRAST_CD_M2, out=cond)
+        bright = np.divide(diff, 2, out=t1)
+        bright += mean
+        mask &= np.greater_equal(bright, PATTERN_BRIGHT_CD_M2, out=cond)
+        if not mask.any():  # nothing to grow: the dilated mask is empty too
+            return PatternSample(frame, 0.0, 0.0, 0.0, 1.0 / freq)
         # The box average erodes a pattern by about a third of a box at its edges (a pixel
         # there sees the pattern over part of its box only): grow the mask back by as much.
         grow = int(0.7 * size) | 1
         mask = cv2.dilate(mask.view(np.uint8), np.ones((grow, grow), np.uint8)).view(bool)
         count = int(np.count_nonzero(mask))
-        if count == 0:
-            return PatternSample(frame, 0.0, 0.0, 0.0, 1.0 / freq)
         pairs = self._pairs(mask, fx, fy, freq)
         contrast = float(cv2.mean(diff, mask=mask.view(np.uint8))[0])
         return PatternSample(frame, count / mask.size, pairs, contrast, 1.0 / freq)
@@ -201,7 +230,8 @@ def pattern_spans(
     samples: list[PatternSample], step: int, fps: float
 ) -> list[tuple[int, int, PatternSample]]:
     """Consecutive hazardous samples lasting more than PATTERN_MIN_DURATION_S: (first frame,
-    one past the last, the sample with the largest area)."""
+    one past the last, the sample with the largest area). `step` is the longest gap between
+    two consecutive samples of a span."""
     out: list[tuple[int, int, PatternSample]] = []
     run: list[PatternSample] = []
     for s in [*samples, None]:
