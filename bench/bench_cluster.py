@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (1 if args.quick else 3)
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("RUSHLINE_CATALOG", "off")
+    # every run measures: the workers (which inherit this) must not answer from the QC cache
+    os.environ["RUSHLINE_CACHE"] = "off"
 
     from pipeline.cluster import LocalDask, connect, qc_batch, run_each
     from pipeline.profiles import load_profile
