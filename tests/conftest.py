@@ -83,6 +83,24 @@ def shared_raw() -> Path:
     return need_shared(SHARED_MEDIA / "raw", "real RAW samples")
 
 
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A real Dask cluster for one test module: a `dask scheduler` and two single-thread
+    `dask worker` processes on 127.0.0.1 (pipeline.cluster.LocalDask), both connected; stopped
+    by process id after the module (each module gets its own: one kills a worker)."""
+    from pipeline.cluster import LocalDask, connect
+
+    local = LocalDask(tmp_path_factory.mktemp("dask"))
+    try:
+        local.start(2)
+        client = connect(local.address, timeout=60)
+        client.wait_for_workers(2, timeout=60)
+        client.close()
+        yield local
+    finally:
+        local.stop()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory):
     """One ephemeral Prefect API for every flow test in this worker."""

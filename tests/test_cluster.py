@@ -23,22 +23,6 @@ PROFILE = "ebu-r128"
 
 
 @pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
-    """(LocalDask, address) with two single-thread worker processes, both connected."""
-    from pipeline.cluster import LocalDask, connect
-
-    local = LocalDask(tmp_path_factory.mktemp("dask"))
-    try:
-        local.start(2)
-        client = connect(local.address, timeout=60)
-        client.wait_for_workers(2, timeout=60)
-        client.close()
-        yield local
-    finally:
-        local.stop()
-
-
-@pytest.fixture(scope="module")
 def clips(samples) -> list[Path]:
     """Small sample files: three camera/sound clips and a truncated file (an error result)."""
     root = Path(samples["root"])

@@ -22,18 +22,8 @@ PROFILE = "web-h264"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    from pipeline.cluster import LocalDask, connect
-
-    local = LocalDask(tmp_path_factory.mktemp("dask-split"))
-    try:
-        local.start(2)
-        client = connect(local.address, timeout=60)
-        client.wait_for_workers(2, timeout=60)
-        client.close()
-        yield local
-    finally:
-        local.stop()
+def cluster(dask_cluster):
+    return dask_cluster  # tests/conftest.py: a scheduler and two worker processes
 
 
 @pytest.fixture(scope="module")

@@ -413,13 +413,17 @@ class LoudnessMeter:
         self._pending_ticks.append(per_tick)
         self._pending_count += per_tick.shape[0]
         if self._pending_count >= TICK_GROUP:
-            ticks = np.concatenate(self._pending_ticks)
-            groups = (ticks.shape[0] // TICK_GROUP) * TICK_GROUP
-            for start in range(0, groups, TICK_GROUP):
-                self._process_ticks(self._win, ticks[start : start + TICK_GROUP], partial=False)
-            rest = ticks[groups:]
-            self._pending_ticks = [rest] if rest.shape[0] else []
-            self._pending_count = rest.shape[0]
+            self._run_groups(np.concatenate(self._pending_ticks))
+
+    def _run_groups(self, ticks: np.ndarray) -> None:
+        """Slide the windows over whole groups of ticks; the rest waits for more (the same
+        groups whatever the block sizes fed, so split parts rebuild one pass exactly)."""
+        groups = (ticks.shape[0] // TICK_GROUP) * TICK_GROUP
+        for start in range(0, groups, TICK_GROUP):
+            self._process_ticks(self._win, ticks[start : start + TICK_GROUP], partial=False)
+        rest = ticks[groups:]
+        self._pending_ticks = [rest] if rest.shape[0] else []
+        self._pending_count = rest.shape[0]
 
     def _process_ticks(self, st: _WindowState, ticks: np.ndarray, *, partial: bool) -> None:
         """Slide the 400 ms and 3 s windows over new ticks: maxima, series points, blocks.
@@ -614,13 +618,7 @@ class LoudnessMeter:
             np.maximum(self._sample_peak, part.sample_peak, out=self._sample_peak)
             if self._true_peak:
                 np.maximum(self._tp_max, part.true_peak, out=self._tp_max)
-        ticks = np.concatenate(kept) if kept else np.zeros(0)
-        groups = (ticks.shape[0] // TICK_GROUP) * TICK_GROUP
-        for start in range(0, groups, TICK_GROUP):
-            self._process_ticks(self._win, ticks[start : start + TICK_GROUP], partial=False)
-        rest = ticks[groups:]
-        self._pending_ticks = [rest] if rest.shape[0] else []
-        self._pending_count = rest.shape[0]
+        self._run_groups(np.concatenate(kept) if kept else np.zeros(0))
         if parts:
             self._tick_buf = np.array(parts[-1].tick_tail, dtype=np.float64)
 

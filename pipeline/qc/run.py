@@ -128,12 +128,20 @@ def _qc(
     thumbnails_dir: str | os.PathLike[str] | None,
     tools: dict[str, str | None],
 ) -> QCResult:
-    layout, asset, fps = _preflight(p, profile)
-    head = head_by_timecode(getattr(asset, "start_timecode", None), profile.programme, fps)
-    la = _lineup_analysis(layout, head, fps)
+    layout, asset, fps, head, la = prepare(p, profile)
     stats, picture, sound = _decode(p, profile, layout, fps, la)
     m = Measured(layout=layout, decode=stats, picture=picture, sound=sound, asset=asset)
     return judge(p, profile, m, head, la, thumbnails_dir=thumbnails_dir, tools=tools)
+
+
+def prepare(
+    p: Path, profile: Profile
+) -> tuple[StreamLayout, Any, float | None, float, LineupAnalysis | None]:
+    """Before decoding: the layout, the probed asset and frame rate (refusing what cannot be
+    measured), the programme start by timecode and the line-up analysis before it."""
+    layout, asset, fps = _preflight(p, profile)
+    head = head_by_timecode(getattr(asset, "start_timecode", None), profile.programme, fps)
+    return layout, asset, fps, head, _lineup_analysis(layout, head, fps)
 
 
 def judge(

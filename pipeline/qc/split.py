@@ -47,7 +47,7 @@ from pipeline.errors import MediaError, UserInputError
 from pipeline.profiles import Profile, load_profile
 from pipeline.qc.decode import IDET_EVERY, DecodeStats, StreamLayout, decode_pass, probe_layout
 from pipeline.qc.findings import QCResult
-from pipeline.qc.lineup import LineupAnalysis, head_by_timecode, is_bars
+from pipeline.qc.lineup import LineupAnalysis, is_bars
 from pipeline.qc.loudness import MeterPart
 from pipeline.qc.pse import PATTERN_EVERY_S
 from pipeline.qc.registry import Measured
@@ -412,13 +412,11 @@ class _SpanSound:
 def measure_span(path: str | os.PathLike[str], profile: ProfileRef, span: Span) -> SpanMeasure:
     """Decode one span (with its pre-roll) and return what the merge needs (runs on a worker)."""
     from pipeline.qc.picture import PictureAnalysis
-    from pipeline.qc.run import _lineup_analysis, _preflight
+    from pipeline.qc.run import prepare
 
     p = Path(path)
     prof = _profile(profile)
-    layout, asset, fps = _preflight(p, prof)
-    head = head_by_timecode(getattr(asset, "start_timecode", None), prof.programme, fps)
-    la = _lineup_analysis(layout, head, fps)
+    layout, _asset, fps, _head, la = prepare(p, prof)
     has_picture = layout.has_video and not layout.video_is_still
     rate = float(fps) if has_picture and fps else 10.0
     first = round(span.start_s * rate)
@@ -541,11 +539,9 @@ def _merge(
     thumbnails_dir: str | os.PathLike[str] | None,
     tools: dict[str, str | None],
 ) -> QCResult:
-    from pipeline.qc.run import _lineup_analysis, _preflight, judge
+    from pipeline.qc.run import judge, prepare
 
-    layout, asset, fps = _preflight(p, profile)
-    head = head_by_timecode(getattr(asset, "start_timecode", None), profile.programme, fps)
-    la = _lineup_analysis(layout, head, fps)
+    layout, asset, fps, head, la = prepare(p, profile)
     picture = _merge_picture(layout, profile, fps, parts)
     sound = _merge_sound(profile, parts)
     if sound is not None:
