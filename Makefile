@@ -61,8 +61,10 @@ server: setup
 	PREFECT_SERVER_UI_API_URL=$(PUBLIC_API) $(VENV)/bin/prefect server start --host $(HOST) \
 		--port $(PORT) --analytics-off
 
+# PREFECT_CLIENT_MAX_RETRIES=7: the worker and its runs ride out a server restart of up to
+# about 4 minutes (backoff 2+4+...+128 s; Prefect's default gives up after about one).
 worker: setup
-	PREFECT_API_URL=$(API) $(VENV)/bin/prefect worker start --pool $(POOL) --type process \
+	PREFECT_API_URL=$(API) PREFECT_CLIENT_MAX_RETRIES=7 $(VENV)/bin/prefect worker start --pool $(POOL) --type process \
 		--name "$$(hostname)" --limit $(RUNS) --install-policy never
 
 deployments: setup
