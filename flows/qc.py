@@ -16,6 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import on_runner
 from pipeline.catalog.hooks import qc_done
+from pipeline.cluster import named_where
 from pipeline.profiles import load_profile
 from pipeline.qc.findings import QCResult, Severity
 from pipeline.qc.inputs import media_files
@@ -36,7 +37,8 @@ MAX_PARALLEL_FILES = 2
 def qc_task(target: ReportTarget, name: str, profile: str, cache: bool = True) -> QCResult:
     """QC one file; writes its JSON and HTML (with thumbnails) where the plan says. An
     unchanged file is answered from the cache unless `cache` is False (pipeline.cache)."""
-    return qc_to_reports(target, load_profile(profile), overwrite=True, cache=cache)
+    result = qc_to_reports(target, load_profile(profile), overwrite=True, cache=cache)
+    return named_where(result)  # on a Dask worker, an error names it
 
 
 def _publish(results: list[QCResult], profile: str, index: Path) -> None:

@@ -108,6 +108,28 @@ def cannot_see(worker: str, path: str | os.PathLike[str]) -> str:
     return f"worker {worker}: cannot see {os.fspath(path)} — {MOUNT_HINT}"
 
 
+def this_worker() -> str | None:
+    """The Dask worker this code runs on (its address), or None outside a worker."""
+    if "distributed" not in sys.modules:
+        return None  # nothing imported distributed: surely not on a worker
+    from distributed import get_worker
+
+    try:
+        return get_worker().address
+    except ValueError:
+        return None
+
+
+def named_where(result: QCResult) -> QCResult:
+    """A result that could not be measured on a Dask worker names that worker, so a batch run
+    through a flow on a cluster says where each file failed (a worker without the mount)."""
+    where = this_worker()
+    if result.error and where and where not in result.error:
+        hint = f" ({MOUNT_HINT})" if not os.path.exists(result.file) else ""
+        result.error = f"worker {where}: {result.error}{hint}"
+    return result
+
+
 def require_visible(client: Client, folders: Sequence[Path]) -> None:
     """Output folders (created by the caller) every worker must see, or a ClusterError."""
     for path, worker in invisible(client, folders).items():

@@ -142,6 +142,32 @@ def test_flow_with_cluster_runs_its_tasks_on_the_workers(dask_cluster, clips, tm
     assert (tmp_path / "qc" / "qc.json").is_file() and (tmp_path / "qc" / "index.html").is_file()
 
 
+@pytest.mark.flow
+def test_flow_on_the_cluster_names_the_worker_that_cannot_see_a_file(
+    dask_cluster, clips, tmp_path, prefect_harness
+):
+    """/proc/self/fd/N exists in this process only: the flow (here) plans it, the worker that
+    runs its task cannot open it, and the result says which worker and what to do."""
+    from flows.qc import qc_batch_flow
+
+    fd = os.open(clips[1], os.O_RDONLY)
+    hidden = f"/proc/self/fd/{os.dup2(fd, 903)}"
+    os.close(fd)
+    try:
+        files = [str(clips[0]), hidden]
+        summary = qc_batch_flow(
+            files, PROFILE, str(tmp_path / "qc"), catalog=False, cluster=dask_cluster.address
+        )
+    finally:
+        os.close(903)
+    seen, lost = summary["results"]
+    assert seen["verdict"] != "error"
+    assert lost["verdict"] == "error"
+    assert (
+        lost["error"].startswith("worker tcp://127.0.0.1:") and "mount the shared" in lost["error"]
+    )
+
+
 def test_worker_killed_mid_task_is_retried_on_the_other_and_reported_once(
     dask_cluster, samples, tmp_path
 ):
