@@ -30,7 +30,7 @@ from pipeline.deliver.encode import ProgressSink, run_encode
 from pipeline.deliver.graph import Sources, build_command, head_frames, tc_minus
 from pipeline.deliver.spec import DeliverError, Plan, inspect_master, plan_delivery
 from pipeline.errors import RushlineError
-from pipeline.fsutil import fsync_dir
+from pipeline.fsutil import place
 from pipeline.profiles import HeadSpec, Profile, loudness_summary
 from pipeline.qc.findings import QCResult, Verdict
 
@@ -310,21 +310,9 @@ def _write_report(qc: QCResult, dest: Path) -> str:
 
 
 def _place(tmp: Path, dest: Path, *, overwrite: bool) -> None:
-    """Rename the checked file to its final name; never replace a file unless told to."""
+    """Give the checked file its final name, durably; never replace a file unless told to."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if overwrite:
-        os.replace(tmp, dest)
-    else:
-        try:
-            os.link(tmp, dest)
-        except FileExistsError:
-            raise DeliverError(
-                f"{dest} exists already; not overwriting it",
-                path=dest,
-                hint="move it away, choose another --out, or use --force",
-            ) from None
-        tmp.unlink()
-    fsync_dir(dest.parent)
+    place(tmp, dest, overwrite=overwrite)
 
 
 def deliver_one(
